@@ -1,0 +1,173 @@
+"""The ``hipaa-kg`` command line.
+
+Exit status: 0 when every file was read and decided; 1 when a scenario is
+invalid (its record names what is wrong) or, for ``check``, an expectation
+fails; 2 when a file cannot be read or parsed, or the command is misused.
+Errors are one line on standard error; ``--debug`` shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from rdflib import Graph
+
+from .decide import Reasoner, Result
+from .engine import ENGINES
+from .errors import HipaaKgError
+from .provenance import decision_graph
+
+FORMATS = ("text", "json", "turtle")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except HipaaKgError as e:
+        print(f"hipaa-kg: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # an internal error: one line unless --debug
+        if args.debug:
+            raise
+        print(f"hipaa-kg: internal error: {type(e).__name__}: {e} (rerun with --debug for details)", file=sys.stderr)
+        return 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hipaa-kg", description="Decide uses and disclosures under the HIPAA Privacy Rule.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    evaluate = commands.add_parser("evaluate", help="decide every act of scenario files and print the decision records")
+    _scenario_options(evaluate)
+    evaluate.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    evaluate.add_argument("-o", "--output", help="write to this file (replaced whole, never left half-written)")
+    evaluate.set_defaults(run=_evaluate)
+
+    check = commands.add_parser("check", help="decide scenario files and compare with their 'expect' blocks")
+    _scenario_options(check)
+    check.set_defaults(run=_check)
+
+    rules = commands.add_parser("rules", help="list the rules in the order they run, with their strata")
+    rules.set_defaults(run=_rules)
+    return parser
+
+
+def _scenario_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="scenario files (.yaml, .yml, .json, .jsonld, .ttl)")
+    parser.add_argument("--engine", choices=ENGINES, default="oxigraph", help="SPARQL engine (default: oxigraph)")
+    parser.add_argument("--as-of", type=_date, help="decide under the rules of this date (YYYY-MM-DD)")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date written YYYY-MM-DD: {text!r}") from None
+
+
+def _decide_all(args) -> tuple[Reasoner, list[Result], int]:
+    reasoner = Reasoner(engine=args.engine)
+    results, status = [], 0
+    for path in args.files:
+        try:
+            result = reasoner.decide(path, as_of=args.as_of)
+        except HipaaKgError as e:
+            print(f"hipaa-kg: {e}", file=sys.stderr)
+            status = 2
+            continue
+        for v in result.violations:
+            print(f"hipaa-kg: {v.one_line(path)}", file=sys.stderr)
+        if not result.conforms:
+            status = max(status, 1)
+        results.append(result)
+    return reasoner, results, status
+
+
+def _evaluate(args) -> int:
+    reasoner, results, status = _decide_all(args)
+    if args.format == "json":
+        text = json.dumps({"scenarios": [r.as_dict() for r in results]}, indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "turtle":
+        graph = Graph()
+        for r in results:
+            if r.derivation is not None:
+                decision_graph(reasoner.ontology, r.derivation, into=graph)
+        text = graph.serialize(format="turtle")
+    else:
+        text = "".join(_text(r) for r in results)
+    _write(text, args.output)
+    return status
+
+
+def _text(result: Result) -> str:
+    lines = [f"{result.scenario.source}" + (f"  ({result.scenario.title})" if result.scenario.title else "")]
+    if not result.conforms:
+        lines.append("  invalid scenario: " + "; ".join(v.message for v in result.violations if v.severity == "Violation"))
+    for act in result.acts:
+        basis = ", ".join(act["basis"]) or "no provision"
+        lines.append(f"  {act['id']}: {act['decision']}  ({basis})")
+        lines.append(f"      minimum necessary: {'applies' if act['minimumNecessary'] else 'does not apply'}")
+        for condition in act["conditions"]:
+            lines.append(f"      condition: {condition['label']} ({condition['basis']})")
+        for finding in act["explanation"]["decidedBy"]:
+            lines.append(f"      rule {finding['rule']}: {finding['summary']}")
+        for url in act["sources"]:
+            lines.append(f"      {url}")
+    return "\n".join(lines) + "\n\n"
+
+
+def _check(args) -> int:
+    _, results, status = _decide_all(args)
+    failures = 0
+    for result in results:
+        acts = {a["id"]: a for a in result.acts}
+        for act_id, expected in result.scenario.expect.items():
+            got = acts.get(act_id)
+            problems = _compare(expected, got)
+            mark = "ok  " if not problems else "FAIL"
+            failures += bool(problems)
+            print(f"{mark} {result.scenario.source} {act_id}" + (": " + "; ".join(problems) if problems else ""))
+    print(f"{sum(len(r.scenario.expect) for r in results) - failures} passed, {failures} failed")
+    return max(status, 1 if failures else 0)
+
+
+def _compare(expected: dict, got: dict | None) -> list[str]:
+    if got is None:
+        return ["no decision (is the act in the facts, and the scenario valid?)"]
+    problems = []
+    for key in ("decision", "basis", "minimumNecessary"):
+        if key in expected and expected[key] != got[key]:
+            problems.append(f"{key}: expected {expected[key]!r}, got {got[key]!r}")
+    return problems
+
+
+def _rules(args) -> int:
+    reasoner = Reasoner()
+    for rule in reasoner.rules.order:
+        print(f"{rule.stratum}  {rule.name:32}  {', '.join(rule.provisions)}")
+    return 0
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    target = Path(output)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent or ".", delete=False, suffix=".tmp") as f:
+        f.write(text)
+    os.replace(f.name, target)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

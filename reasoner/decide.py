@@ -1,0 +1,88 @@
+"""Decide scenarios: load, type, validate, derive, record.
+
+``Reasoner`` loads the ontology, the rules and the shapes once; ``decide``
+then handles one scenario file at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import RDF, Graph, URIRef
+
+from .engine import Derivation, Engine
+from .namespaces import HK
+from .ontology import Ontology, load_ontology
+from .record import RecordWriter
+from .rules import RuleSet, load_rules
+from .scenario import Scenario, load
+from .validate import Validator, Violation
+
+
+@dataclass
+class Result:
+    """What the reasoner answers for one scenario file."""
+
+    scenario: Scenario
+    as_of: dt.date
+    violations: list[Violation] = field(default_factory=list)
+    acts: list[dict] = field(default_factory=list)
+    derivation: Derivation | None = None
+
+    @property
+    def conforms(self) -> bool:
+        return not any(v.severity == "Violation" for v in self.violations)
+
+    def as_dict(self) -> dict:
+        record = {"source": self.scenario.source}
+        if self.scenario.title:
+            record["title"] = self.scenario.title
+        record |= {
+            "asOf": self.as_of.isoformat(),
+            "conforms": self.conforms,
+            "violations": [v.as_dict() for v in self.violations],
+            "acts": self.acts,
+        }
+        return record
+
+
+class Reasoner:
+    """The ontology, rules, shapes and engine, loaded once; ``decide`` per scenario."""
+
+    def __init__(self, *, engine: str = "oxigraph", ontology: Ontology | None = None, rules: RuleSet | None = None):
+        self.ontology = ontology or load_ontology()
+        self.rules = rules or load_rules(self.ontology)
+        self.engine = Engine(self.ontology, self.rules, engine)
+        self.validator = Validator(self.ontology)
+
+    def decide(self, source: str | Path | Scenario, *, as_of: dt.date | None = None) -> Result:
+        """Decide every act of one scenario (a file path, or a loaded Scenario)."""
+        scenario = source if isinstance(source, Scenario) else load(source)
+        result = Result(scenario, as_of or scenario.as_of or dt.date.today())
+        facts = self.typed(scenario.graph)
+        result.violations = self.validator.validate(scenario, facts)
+        if not any(True for _ in facts.subjects(RDF.type, HK.Act)):
+            result.violations.append(
+                Violation(scenario.source, None, None, "the scenario describes no Use or Disclosure", "Warning")
+            )
+        if not result.conforms:
+            return result  # an invalid scenario names what is wrong instead of guessing
+        result.derivation = self.engine.derive(facts)
+        writer = RecordWriter(self.ontology, scenario, result.derivation)
+        result.acts = [writer.record(act) for act in writer.acts()]
+        return result
+
+    def typed(self, facts: Graph) -> Graph:
+        """The facts with each node's ancestor types (an untyped information node is HealthInformation)."""
+        typed = Graph()
+        typed += facts
+        for info in set(facts.objects(None, HK.information)):
+            if facts.value(info, RDF.type) is None:
+                typed.add((info, RDF.type, HK.HealthInformation))
+        for node, cls in list(typed.subject_objects(RDF.type)):
+            if isinstance(cls, URIRef):
+                for ancestor in self.ontology.ancestors.get(cls, ()):
+                    typed.add((node, RDF.type, ancestor))
+        return typed

@@ -1,0 +1,187 @@
+"""Run the rules over a scenario: one loop, two stores (pyoxigraph and rdflib).
+
+Each rule's WHERE clause runs as ``SELECT DISTINCT *``; the engine fills the
+rule's template with every solution, so that each firing keeps the bindings
+it fired on (the provenance of what it derived). Ancestor types of derived
+``rdf:type`` triples come from the ontology's closure. Rules run in the
+order of ``RuleSet.groups``; a recursive group runs until nothing new is
+derived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef, Variable
+from rdflib.plugins.sparql import prepareQuery
+
+from .namespaces import PREFIXES
+from .ontology import Ontology
+from .rules import Rule, RuleSet
+
+ENGINES = ("oxigraph", "rdflib")
+SCENARIO_GRAPH = "urn:hipaa-kg:scenario"
+
+
+@dataclass
+class Firing:
+    """One rule applied to one set of bindings, and what it derived."""
+
+    rule: Rule
+    bindings: dict[str, object]
+    triples: list[tuple]
+
+
+@dataclass
+class Derivation:
+    """The scenario's facts with everything the rules derived, and how."""
+
+    graph: Graph
+    firings: list[Firing] = field(default_factory=list)
+
+
+class Engine:
+    """Decides scenarios with one store kind; the ontology is loaded into it once."""
+
+    def __init__(self, ontology: Ontology, rules: RuleSet, store: str = "oxigraph"):
+        if store not in ENGINES:
+            raise ValueError(f"unknown engine {store!r} (known: {', '.join(ENGINES)})")
+        self.name = store
+        self.ontology = ontology
+        self.rules = rules
+        self.store = OxigraphStore(ontology.closure) if store == "oxigraph" else RdflibStore(ontology.closure)
+        self.store.prepare(rules.order)
+
+    def derive(self, data: Graph) -> Derivation:
+        result = Graph()
+        result += data
+        firings: list[Firing] = []
+        self.store.begin(data)
+        try:
+            for group in self.rules.groups:
+                recursive = group[0].name in self.rules.recursive
+                while True:
+                    added = 0
+                    for rule in group:
+                        for row in self.store.select(rule):
+                            triples = self._instantiate(rule.template, row)
+                            new = [t for t in self._with_ancestor_types(triples) if t not in result]
+                            if recursive and not new:
+                                continue
+                            firings.append(Firing(rule, row, triples))
+                            for t in new:
+                                result.add(t)
+                            self.store.add(new)
+                            added += len(new)
+                    if not recursive or added == 0:
+                        break
+        finally:
+            self.store.end()
+        return Derivation(result, firings)
+
+    def _instantiate(self, template: list[tuple], row: dict[str, object]) -> list[tuple]:
+        fresh: dict[BNode, BNode] = {}
+        triples = []
+        for pattern in template:
+            triple = []
+            for term in pattern:
+                if isinstance(term, Variable):
+                    term = row.get(str(term))
+                elif isinstance(term, BNode):
+                    term = fresh.setdefault(term, BNode())
+                triple.append(term)
+            s, p, o = triple
+            if s is None or p is None or o is None or isinstance(s, Literal):
+                continue
+            triples.append((s, p, o))
+        return triples
+
+    def _with_ancestor_types(self, triples: list[tuple]) -> list[tuple]:
+        found = list(triples)
+        for s, p, o in triples:
+            if p == RDF.type and isinstance(o, URIRef):
+                found += [(s, RDF.type, a) for a in sorted(self.ontology.ancestors.get(o, ()))]
+        return found
+
+
+class RdflibStore:
+    """rdflib: the ontology and the scenario copied into one graph per scenario."""
+
+    def __init__(self, base: Graph):
+        self.base = base
+        self.queries: dict[str, object] = {}
+        self.graph: Graph | None = None
+
+    def prepare(self, rules: list[Rule]) -> None:
+        self.queries = {r.name: prepareQuery(r.select, initNs=PREFIXES) for r in rules}
+
+    def begin(self, data: Graph) -> None:
+        self.graph = Graph()
+        self.graph += self.base
+        self.graph += data
+
+    def select(self, rule: Rule):
+        for row in self.graph.query(self.queries[rule.name]):
+            yield {str(k): v for k, v in row.asdict().items()}
+
+    def add(self, triples: list[tuple]) -> None:
+        for t in triples:
+            self.graph.add(t)
+
+    def end(self) -> None:
+        self.graph = None
+
+
+class OxigraphStore:
+    """pyoxigraph: the ontology in the default graph, the scenario in a named graph."""
+
+    def __init__(self, base: Graph):
+        self.db = ox.Store()
+        self.db.extend(ox.Quad(*map(to_ox, t), ox.DefaultGraph()) for t in base)
+        self.scenario = ox.NamedNode(SCENARIO_GRAPH)
+        self.queries: dict[str, str] = {}
+
+    def prepare(self, rules: list[Rule]) -> None:
+        self.queries = {r.name: r.select for r in rules}
+
+    def begin(self, data: Graph) -> None:
+        self.add(list(data))
+
+    def select(self, rule: Rule):
+        solutions = self.db.query(self.queries[rule.name], use_default_graph_as_union=True)
+        names = [v.value for v in solutions.variables]
+        for solution in solutions:
+            row = {}
+            for name in names:
+                value = solution[name]
+                if value is not None:
+                    row[name] = from_ox(value)
+            yield row
+
+    def add(self, triples: list[tuple]) -> None:
+        self.db.extend(ox.Quad(*map(to_ox, t), self.scenario) for t in triples)
+
+    def end(self) -> None:
+        self.db.remove_graph(self.scenario)
+
+
+def to_ox(term):
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
+
+
+def from_ox(term):
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    return Literal(term.value, datatype=None if datatype == str(XSD.string) else URIRef(datatype))

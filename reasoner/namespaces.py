@@ -1,0 +1,12 @@
+"""The namespaces of hipaa-kg (see ontology/NAMING.md)."""
+
+from rdflib import Namespace
+
+HK = Namespace("https://w3id.org/hipaa-kg/")
+HKP = Namespace("https://w3id.org/hipaa-kg/provision/")
+HKR = Namespace("https://w3id.org/hipaa-kg/rule/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+SCHEMA = Namespace("https://schema.org/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+PREFIXES = {"hk": HK, "hkp": HKP, "hkr": HKR, "prov": PROV, "schema": SCHEMA}

@@ -1,0 +1,160 @@
+"""The decision record of SCENARIOS.md section 3, read off a derivation.
+
+Nothing here decides anything: the rules did. This module reads which
+findings decide each act (``hk:decidedBy``), what they rest on, and how the
+rules reached them, and writes it in the scenario's own ids.
+"""
+
+from __future__ import annotations
+
+from rdflib import RDF, RDFS, BNode, Literal, URIRef
+
+from .engine import Derivation, Firing
+from .namespaces import HK, HKP
+from .ontology import Ontology
+from .scenario import Scenario
+
+DCTERMS_SOURCE = URIRef("http://purl.org/dc/terms/source")
+
+
+class RecordWriter:
+    """Writes the records of one scenario's acts."""
+
+    def __init__(self, ontology: Ontology, scenario: Scenario, derivation: Derivation):
+        self.ontology = ontology
+        self.scenario = scenario
+        self.graph = derivation.graph
+        self.firings = derivation.firings
+        self.made_by: dict[object, Firing] = {}  # each node a rule created -> its firing
+        self.fact_by: dict[tuple, Firing] = {}  # each fact a rule derived -> its firing
+        for firing in self.firings:
+            for s, p, o in firing.triples:
+                if isinstance(s, BNode) and p == RDF.type:
+                    self.made_by.setdefault(s, firing)
+                elif not isinstance(s, BNode):
+                    self.fact_by.setdefault((s, p, o), firing)
+
+    def acts(self) -> list[URIRef]:
+        found = set(self.graph.subjects(RDF.type, HK.Act))
+        return sorted(found, key=lambda a: (self.scenario.lines.get(self.name(a), 0), self.name(a)))
+
+    def record(self, act) -> dict:
+        winners = sorted(self.graph.objects(act, HK.decidedBy), key=self._finding_key)
+        basis = self._basis(winners)
+        minimum = [m for m in self.graph.subjects(HK.act, act) if (m, RDF.type, HK.MinimumNecessaryApplies) in self.graph]
+        return {
+            "id": self.name(act),
+            "decision": str(self.graph.value(act, HK.outcome)),
+            "basis": [p.citation for p in basis],
+            "minimumNecessary": bool(minimum),
+            "conditions": self._conditions(winners),
+            "sources": self._sources(basis, winners),
+            "explanation": self._explanation(act, winners, minimum),
+        }
+
+    # --- parts of the record ------------------------------------------------
+
+    def _basis(self, findings) -> list:
+        provisions = {self.ontology.provision(p) for f in findings for p in self.graph.objects(f, HK.provision)}
+        by_citation = {}
+        for p in sorted(provisions, key=lambda p: (-p.depth, p.citation or "")):
+            by_citation.setdefault(p.citation, p)
+        return list(by_citation.values())
+
+    def _conditions(self, findings) -> list[dict]:
+        found = {c for f in findings for c in self.graph.objects(f, HK.condition)}
+        conditions = []
+        for c in sorted(found):
+            source = self.ontology.terms.value(c, DCTERMS_SOURCE)
+            conditions.append(
+                {
+                    "id": self.name(c),
+                    "label": self.ontology.label(c),
+                    "basis": self.ontology.provision(source).citation if source is not None else None,
+                }
+            )
+        return conditions
+
+    def _sources(self, basis, findings) -> list[str]:
+        urls = [p.url for p in basis if p.url]
+        for f in findings:
+            firing = self.made_by.get(f)
+            for guidance in firing.rule.guidance if firing else []:
+                iri = HKP[guidance.split(":", 1)[1]] if guidance.startswith("hkp:") else URIRef(guidance)
+                urls.append(self.ontology.provision(iri).url)
+        return list(dict.fromkeys(u for u in urls if u))
+
+    def _explanation(self, act, winners, minimum) -> dict:
+        findings = sorted(
+            (f for f in self.graph.subjects(HK.act, act) if (f, RDF.type, HK.Finding) in self.graph),
+            key=self._finding_key,
+        )
+        decisive = [self._finding(f, decisive=True) for f in winners]
+        explanation = {
+            "decidedBy": decisive,
+            "findings": [self._finding(f, decisive=f in winners) for f in findings],
+            "derivedFacts": self._derived_facts(winners),
+        }
+        if minimum:
+            explanation["minimumNecessary"] = self._finding(minimum[0], decisive=True)
+        else:
+            exceptions = [
+                m for m in self.graph.subjects(HK.act, act) if (m, RDF.type, HK.MinimumNecessaryException) in self.graph
+            ]
+            if exceptions:
+                explanation["minimumNecessary"] = self._finding(sorted(exceptions, key=self._finding_key)[0], True)
+        return explanation
+
+    def _finding(self, node, decisive: bool) -> dict:
+        firing = self.made_by.get(node)
+        kind = self._kind(node)
+        return {
+            "rule": firing.rule.name if firing else None,
+            "summary": firing.rule.summary if firing else None,
+            "kind": self.name(kind) if kind is not None else None,
+            "decision": self.ontology.finding_kinds.get(kind, (None, 0))[0],
+            "basis": [p.citation for p in self._basis([node])],
+            "decisive": decisive,
+            "facts": {k: self.name(v) for k, v in sorted(firing.bindings.items())} if firing else {},
+        }
+
+    def _derived_facts(self, findings) -> list[dict]:
+        """The facts rules derived about the nodes the deciding rules matched, and which rules."""
+        nodes = {v for f in findings if (firing := self.made_by.get(f)) for v in firing.bindings.values()}
+        found = []
+        for (s, p, o), firing in self.fact_by.items():
+            if s in nodes and p != HK.outcome and p != HK.decidedBy:
+                found.append(
+                    {
+                        "fact": [self.name(s), self.name(p), self.name(o)],
+                        "rule": firing.rule.name,
+                        "basis": firing.rule.provisions,
+                    }
+                )
+        return sorted(found, key=lambda f: (f["fact"], f["rule"]))
+
+    # --- helpers ---------------------------------------------------------------
+
+    def _kind(self, node):
+        kinds = [t for t in self.graph.objects(node, RDF.type) if t in self.ontology.finding_kinds]
+        if kinds:
+            return max(kinds, key=lambda k: self.ontology.finding_kinds[k][1])
+        types = [t for t in self.graph.objects(node, RDF.type) if str(t).startswith(HK)]
+        return min(types, key=lambda t: -len(self.ontology.ancestors.get(t, ()))) if types else None
+
+    def _finding_key(self, node):
+        firing = self.made_by.get(node)
+        return (firing.rule.name if firing else "", str(node))
+
+    def name(self, node) -> str:
+        """A node as the scenario writes it: its local id, a term's name, a literal's value."""
+        if isinstance(node, Literal):
+            return str(node)
+        text = str(node)
+        for namespace in (HK, HKP):
+            if text.startswith(namespace):
+                return text[len(namespace) :]
+        if isinstance(node, BNode):
+            label = self.graph.value(node, RDFS.label)
+            return str(label) if label is not None else "_:" + text
+        return self.scenario.local_id(node)

@@ -1,0 +1,19 @@
+"""Read the data files shipped with the package: ontology/ and queries/.
+
+They are read through importlib.resources, so an installed wheel and a checkout
+behave the same.
+"""
+
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+
+
+def ontology_file(*parts: str) -> Traversable:
+    """A file under ontology/, e.g. ``ontology_file("shapes", "scenario.ttl")``."""
+    return files("reasoner.ontology").joinpath(*parts)
+
+
+def query_files(folder: str) -> list[Traversable]:
+    """The ``.rq`` files of one folder under queries/, sorted by name."""
+    found = [f for f in files("reasoner.queries").joinpath(folder).iterdir() if f.name.endswith(".rq")]
+    return sorted(found, key=lambda f: f.name)

@@ -1,0 +1,285 @@
+"""The rules: SPARQL CONSTRUCT files under queries/rules/, and their order.
+
+A rule file starts with a header of ``#+ key: value`` lines (``summary``,
+``provision``, ``quote``, ``guidance``, ``note``), then one CONSTRUCT query.
+
+The order in which rules run is computed, not kept by hand: from each rule's
+query, what it reads (the triple patterns of its WHERE clause, negatively
+inside FILTER NOT EXISTS, MINUS and OPTIONAL) and what it writes (its
+template). A rule runs after every rule it reads from; a rule that reads a
+fact negatively runs only once that fact is complete, so a cycle through
+negation is an error at load time.
+
+Dependency keys: ``type:C`` for ``?x a C``; ``p`` for a predicate; ``p@C``
+for a predicate whose subject the same pattern types with class C (so that
+rules may read one kind of finding and write another); ``*`` for a
+variable predicate. A written ``type:C`` or ``p@C`` also writes the same key
+for every class above C.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import networkx as nx
+from rdflib import RDF, BNode, URIRef, Variable
+from rdflib.paths import Path
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from .errors import RuleError
+from .namespaces import HKR, PREFIXES
+from .ontology import Ontology
+from .resources import query_files
+
+HEADER = re.compile(r"^#\+\s*(\w[\w-]*)\s*:\s*(.*)$")
+MULTI_VALUED = ("provision", "guidance")
+
+
+@dataclass
+class Rule:
+    """One rule file."""
+
+    name: str
+    text: str
+    header: dict[str, list[str]]
+    select: str
+    template: list[tuple]
+    reads: set[tuple[str, bool]] = field(default_factory=set)  # (key, negative)
+    writes: set[str] = field(default_factory=set)
+    stratum: int = 0
+
+    @property
+    def iri(self) -> URIRef:
+        return HKR[self.name]
+
+    @property
+    def summary(self) -> str:
+        return " ".join(self.header.get("summary", []))
+
+    @property
+    def provisions(self) -> list[str]:
+        return self.header.get("provision", [])
+
+    @property
+    def guidance(self) -> list[str]:
+        return self.header.get("guidance", [])
+
+    def template_bnodes(self) -> set[BNode]:
+        return {t for triple in self.template for t in triple if isinstance(t, BNode)}
+
+
+@dataclass
+class RuleSet:
+    """The rules in the order they run, each with its stratum."""
+
+    groups: list[list[Rule]]  # strongly connected groups, in the order they run
+    recursive: set[str]
+    graph: nx.DiGraph
+
+    @property
+    def order(self) -> list[Rule]:
+        return [rule for group in self.groups for rule in group]
+
+    def by_name(self, name: str) -> Rule:
+        return next(r for r in self.order if r.name == name)
+
+
+def parse_rule(name: str, text: str, ontology: Ontology) -> Rule:
+    header = _header(name, text)
+    try:
+        query = prepareQuery(text, initNs=PREFIXES)
+    except Exception as e:
+        raise RuleError(f"queries/rules/{name}.rq: not valid SPARQL: {e}") from None
+    algebra = query.algebra
+    if algebra.name != "ConstructQuery":
+        raise RuleError(f"queries/rules/{name}.rq: a rule must be a CONSTRUCT query")
+    template = [tuple(t) for t in algebra.template]
+    rule = Rule(name, text, header, _as_select(name, text), template)
+    _collect_reads(algebra.p, rule.reads, negative=False)
+    rule.writes = _writes(template, ontology)
+    return rule
+
+
+def load_rules(ontology: Ontology, folder: str = "rules") -> RuleSet:
+    """Every rule under queries/<folder>/, ordered by what they read and write."""
+    rules = [parse_rule(f.name[: -len(".rq")], f.read_text(encoding="utf-8"), ontology) for f in query_files(folder)]
+    return order_rules(rules)
+
+
+def order_rules(rules: list[Rule]) -> RuleSet:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(r.name for r in rules)
+    for writer in rules:
+        for reader in rules:
+            for key, negative in reader.reads:
+                if any(_matches(key, w) for w in writer.writes):
+                    old = graph.get_edge_data(writer.name, reader.name, {"negative": False})
+                    graph.add_edge(writer.name, reader.name, negative=old["negative"] or negative)
+    components = nx.condensation(graph)
+    recursive: set[str] = set()
+    for component in components.nodes:
+        members = components.nodes[component]["members"]
+        inner = graph.subgraph(members)
+        if len(members) > 1 or any(graph.has_edge(m, m) for m in members):
+            recursive |= set(members)
+        for a, b, data in inner.edges(data=True):
+            if data["negative"]:
+                cycle = nx.shortest_path(inner, b, a) + [b] if a != b else [a, a]
+                raise RuleError("cycle through negation between rules: " + " -> ".join(cycle))
+    by_name = {r.name: r for r in rules}
+    for name in recursive:
+        if by_name[name].template_bnodes():
+            raise RuleError(f"queries/rules/{name}.rq: a recursive rule may not create blank nodes")
+    # stratum: how many negative edges lie on the longest path into the rule
+    topo = list(nx.lexicographical_topological_sort(components, key=lambda c: min(components.nodes[c]["members"])))
+    level: dict[int, int] = {}
+    for c in topo:
+        members = components.nodes[c]["members"]
+        level[c] = 0
+        for pred in components.predecessors(c):
+            negative = any(
+                graph.edges[a, b]["negative"]
+                for a in components.nodes[pred]["members"]
+                for b in members
+                if graph.has_edge(a, b)
+            )
+            level[c] = max(level[c], level[pred] + (1 if negative else 0))
+        for m in members:
+            by_name[m].stratum = level[c]
+    groups = [[by_name[m] for m in sorted(components.nodes[c]["members"])] for c in topo]
+    return RuleSet(groups, recursive, graph)
+
+
+def _header(name: str, text: str) -> dict[str, list[str]]:
+    header: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        match = HEADER.match(line)
+        if match:
+            key, value = match.group(1), match.group(2).strip()
+            if key in MULTI_VALUED:
+                header.setdefault(key, []).extend(v.strip() for v in value.split(";") if v.strip())
+            else:
+                header.setdefault(key, []).append(value)
+        elif header and line.startswith("#   "):  # continues the key above
+            header[list(header)[-1]].append(line[1:].strip())
+    for required in ("summary", "provision"):
+        if required not in header:
+            raise RuleError(f"queries/rules/{name}.rq: the header has no '#+ {required}:' line")
+    return header
+
+
+def _as_select(name: str, text: str) -> str:
+    """The rule's WHERE clause as ``SELECT DISTINCT *``, so that every firing keeps its bindings."""
+    start = _keyword(text, "CONSTRUCT")
+    if start is None:
+        raise RuleError(f"queries/rules/{name}.rq: no CONSTRUCT keyword")
+    open_at = text.index("{", start)
+    depth, i = 0, open_at
+    while i < len(text):
+        ch = text[i]
+        if ch == "<":
+            i = text.index(">", i)
+        elif ch in "\"'":
+            i = text.index(ch, i + 1)
+        elif ch == "#":
+            i = text.find("\n", i)
+            i = len(text) if i < 0 else i
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[:start] + "SELECT DISTINCT *\n" + text[i + 1 :]
+        i += 1
+    raise RuleError(f"queries/rules/{name}.rq: the CONSTRUCT template is not closed")
+
+
+def _keyword(text: str, word: str) -> int | None:
+    for match in re.finditer(rf"\b{word}\b", text, flags=re.IGNORECASE):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if "#" not in text[line_start : match.start()]:
+            return match.start()
+    return None
+
+
+def _collect_reads(node, reads: set, negative: bool) -> None:
+    if isinstance(node, CompValue):
+        if node.name == "BGP":
+            for key in _pattern_keys(node.triples):
+                reads.add((key, negative))
+            return
+        for key, value in node.items():
+            if node.name in ("Builtin_NOTEXISTS", "Builtin_EXISTS") and key == "graph":
+                _collect_reads(value, reads, negative or node.name == "Builtin_NOTEXISTS")
+            elif node.name == "Minus" and key == "p2" or node.name == "LeftJoin" and key == "p2":
+                _collect_reads(value, reads, True)
+            else:
+                _collect_reads(value, reads, negative)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            _collect_reads(item, reads, negative)
+
+
+def _pattern_keys(triples, ontology: Ontology | None = None) -> set[str]:
+    """The dependency keys of one basic graph pattern, or of a template (given the ontology)."""
+    typed: dict = {}
+    for s, p, o in triples:
+        if p == RDF.type and isinstance(o, URIRef):
+            typed.setdefault(s, set()).add(o)
+    if ontology is not None:  # a template also writes every class above the ones it names
+        typed = {s: ontology.types_with_ancestors(classes) for s, classes in typed.items()}
+    keys = set()
+    for s, p, o in triples:
+        classes = typed.get(s, set())
+        for pred in _predicates(p):
+            if pred is None:
+                keys.add("*")
+            elif pred == RDF.type and isinstance(o, URIRef) and ontology is not None:
+                keys |= {f"type:{c}" for c in classes} | {f"type:*@{c}" for c in classes}
+            elif pred == RDF.type and isinstance(o, URIRef):
+                keys.add(f"type:{o}")
+            elif pred == RDF.type:
+                keys |= {f"type:*@{c}" for c in classes} or {"type:*"}
+            else:
+                keys |= {f"{pred}@{c}" for c in classes} or {str(pred)}
+    return keys
+
+
+def _predicates(p) -> list:
+    """The predicates a pattern's predicate position may match (None: any)."""
+    if isinstance(p, URIRef):
+        return [p]
+    if isinstance(p, Variable):
+        return [None]
+    if isinstance(p, Path):
+        found = []
+        for attr in ("args", "arg", "path"):
+            part = getattr(p, attr, None)
+            parts = part if isinstance(part, list) else [part] if part is not None else []
+            for item in parts:
+                found += _predicates(item)
+        return found or [None]
+    return [None]
+
+
+def _writes(template: list[tuple], ontology: Ontology) -> set[str]:
+    return _pattern_keys(template, ontology)
+
+
+def _matches(read: str, write: str) -> bool:
+    """Whether a rule that reads key ``read`` must run after one that writes key ``write``."""
+    if read == write or read == "*" or write == "*":
+        return True
+    if read == "type:*":
+        return write.startswith("type:")
+    if read.startswith("type:*@"):
+        return write == "type:*"
+    if read.startswith("type:") or write.startswith("type:"):
+        return False
+    read_pred, _, read_class = read.partition("@")
+    write_pred, _, write_class = write.partition("@")
+    return read_pred == write_pred and (not read_class or not write_class)

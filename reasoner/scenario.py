@@ -1,0 +1,241 @@
+"""Load a scenario file (YAML, JSON, JSON-LD or Turtle) into an RDF graph.
+
+The language is the one of SCENARIOS.md: a mapping with ``facts`` (JSON-LD
+``@graph`` under hipaa-kg's default context, ontology/context.jsonld), and
+optionally ``title``, ``source``, ``asOf``, ``context`` and ``expect``.
+Nothing is fetched from the network: a remote ``@context`` is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rdflib import Graph, URIRef
+from rdflib.plugins.parsers.notation3 import BadSyntax
+
+from .errors import ScenarioError
+from .resources import ontology_file
+
+TOP_LEVEL_KEYS = ("title", "source", "asOf", "context", "facts", "expect", "nearMissOf", "note")
+LOCAL_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.~-]*$")
+SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonld": "json", ".ttl": "turtle"}
+
+
+@dataclass
+class Scenario:
+    """One scenario file, read: its facts as a graph, and what the file says about them."""
+
+    source: str
+    graph: Graph
+    base: str | None = None
+    title: str | None = None
+    as_of: dt.date | None = None
+    expect: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def local_id(self, node) -> str:
+        """The id of a node as the file writes it: a local id, or the full IRI."""
+        text = str(node)
+        if self.base and text.startswith(self.base):
+            return text[len(self.base) :]
+        return text
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with the core schema's booleans (true/false only) and no implicit dates.
+
+    ``yes``, ``no``, ``on``, ``off`` and ``2025-08-11`` stay strings: the context
+    gives each term its type, and validation says when a value is not of it.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":bool", ":timestamp"))]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@cache
+def default_context() -> dict:
+    """The default JSON-LD context (ontology/context.jsonld)."""
+    return json.loads(ontology_file("context.jsonld").read_text(encoding="utf-8"))["@context"]
+
+
+def load(path: str | Path) -> Scenario:
+    """Read one scenario file; raise ScenarioError, naming the file and line, if it cannot be."""
+    source = str(path)
+    kind = SUFFIXES.get(Path(source).suffix.lower())
+    if kind is None:
+        raise ScenarioError(source, "unknown file type (expected .yaml, .yml, .json, .jsonld or .ttl)")
+    try:
+        raw = Path(source).read_bytes()
+    except OSError as e:
+        raise ScenarioError(source, f"cannot read the file: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(source, f"not UTF-8 text (byte {e.start})") from None
+    if kind == "turtle":
+        return _from_turtle(source, text)
+    data, lines = _read_yaml(source, text) if kind == "yaml" else _read_json(source, text)
+    return _from_mapping(source, data, lines)
+
+
+def _read_yaml(source: str, text: str) -> tuple[Any, dict[str, int]]:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        raise ScenarioError(source, f"not valid YAML: {e.problem or e.context}", line) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(source, f"not valid YAML: {e}") from None
+    finally:
+        loader.dispose()
+    return data, _id_lines(node) if node is not None else {}
+
+
+def _id_lines(node: yaml.Node) -> dict[str, int]:
+    """The line of each mapping that has an ``id``, by id."""
+    lines: dict[str, int] = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                if key.value == "id" and isinstance(value, yaml.ScalarNode):
+                    lines.setdefault(value.value, current.start_mark.line + 1)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return lines
+
+
+def _read_json(source: str, text: str) -> tuple[Any, dict[str, int]]:
+    try:
+        return json.loads(text), {}
+    except json.JSONDecodeError as e:
+        raise ScenarioError(source, f"not valid JSON: {e.msg}", e.lineno) from None
+
+
+def _from_mapping(source: str, data: Any, lines: dict[str, int]) -> Scenario:
+    if not isinstance(data, dict):
+        raise ScenarioError(source, "a scenario must be a mapping with a 'facts' list")
+    _refuse_remote_contexts(source, data)
+    if "@graph" in data or "@context" in data:  # a plain JSON-LD document
+        doc = dict(data)
+        doc.setdefault("@context", default_context())
+        return Scenario(source, _parse_jsonld(source, doc, base=None))
+    unknown = [k for k in data if k not in TOP_LEVEL_KEYS]
+    if unknown:
+        raise ScenarioError(source, f"unknown key '{unknown[0]}' (known: {', '.join(TOP_LEVEL_KEYS)})")
+    facts = data.get("facts")
+    if not isinstance(facts, list) or not all(isinstance(f, dict) for f in facts):
+        raise ScenarioError(source, "'facts' must be a list of mappings, one per node")
+    for fact in facts:
+        _check_ids(source, fact, lines)
+    context: list[Any] = [default_context()]
+    if "context" in data:
+        if not isinstance(data["context"], dict):
+            raise ScenarioError(source, "'context' must be a mapping of JSON-LD term definitions")
+        context.append(data["context"])
+    base = Path(source).resolve().as_uri() + "/"
+    graph = _parse_jsonld(source, {"@context": context, "@graph": facts}, base=base)
+    return Scenario(
+        source,
+        graph,
+        base=base,
+        title=data.get("title") if isinstance(data.get("title"), str) else None,
+        as_of=_as_of(source, data.get("asOf")),
+        expect=_expect(source, data.get("expect")),
+        lines=lines,
+    )
+
+
+def _check_ids(source: str, node: Any, lines: dict[str, int]) -> None:
+    """Every ``id`` is a plain local name or a full IRI."""
+    if isinstance(node, list):
+        for item in node:
+            _check_ids(source, item, lines)
+        return
+    if not isinstance(node, dict):
+        return
+    if "id" in node:
+        value = node["id"]
+        if not isinstance(value, str) or not (LOCAL_ID.match(value) or re.match(r"^[a-z][a-z0-9+.-]*:\S+$", value)):
+            line = lines.get(value) if isinstance(value, str) else None
+            raise ScenarioError(
+                source,
+                "an 'id' must be a name of letters, digits, '_', '-', '.' or a full IRI",
+                line,
+            )
+    for value in node.values():
+        _check_ids(source, value, lines)
+
+
+def _refuse_remote_contexts(source: str, data: Any) -> None:
+    """A JSON-LD context given by URL would be fetched: refuse it."""
+    if isinstance(data, list):
+        for item in data:
+            _refuse_remote_contexts(source, item)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("@context", "context", "@import"):
+                values = value if isinstance(value, list) else [value]
+                if any(isinstance(v, str) for v in values):
+                    raise ScenarioError(source, "a remote JSON-LD context is never fetched; give the context inline")
+            _refuse_remote_contexts(source, value)
+
+
+def _parse_jsonld(source: str, doc: dict, base: str | None) -> Graph:
+    graph = Graph()
+    try:
+        graph.parse(data=json.dumps(doc), format="json-ld", base=base)
+    except Exception as e:  # rdflib raises many kinds of error for bad JSON-LD
+        raise ScenarioError(source, f"not valid JSON-LD: {e}") from None
+    return graph
+
+
+def _from_turtle(source: str, text: str) -> Scenario:
+    graph = Graph()
+    try:
+        graph.parse(data=text, format="turtle", publicID=Path(source).resolve().as_uri())
+    except BadSyntax as e:
+        raise ScenarioError(source, f"not valid Turtle: {e._why}", e.lines + 1) from None
+    except Exception as e:
+        raise ScenarioError(source, f"not valid Turtle: {e}") from None
+    return Scenario(source, graph)
+
+
+def _as_of(source: str, value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ScenarioError(source, "'asOf' must be a date written YYYY-MM-DD") from None
+
+
+def _expect(source: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ScenarioError(source, "'expect' must map each act id to its expected record")
+    return {str(k): v for k, v in value.items()}
+
+
+def node_iri(scenario: Scenario, local: str) -> URIRef:
+    """The IRI of a node the file names by its local id."""
+    return URIRef(scenario.base + local) if scenario.base else URIRef(local)

@@ -1,0 +1,94 @@
+"""Validate a scenario against the shapes of ontology/shapes/scenario.ttl (pyshacl)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from pyshacl import validate as shacl_validate
+from rdflib import Graph, URIRef
+
+from .namespaces import HK, SH
+from .ontology import Ontology
+from .resources import ontology_file
+from .scenario import Scenario
+
+
+@dataclass
+class Violation:
+    """One SHACL result, in the scenario's own ids."""
+
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+    severity: str
+    line: int | None = None
+
+    def as_dict(self) -> dict:
+        found = {"focusNode": self.focus, "path": self.path, "message": self.message, "severity": self.severity}
+        if self.value is not None:
+            found["value"] = self.value
+        if self.line is not None:
+            found["line"] = self.line
+        return found
+
+    def one_line(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line else source
+        path = f" {self.path}:" if self.path else ""
+        return f"{where}: {self.severity.lower()}: node '{self.focus}':{path} {self.message}"
+
+
+class Validator:
+    """The scenario shapes and the term index, loaded once."""
+
+    def __init__(self, ontology: Ontology):
+        self.ontology = ontology
+        self.shapes = Graph().parse(data=ontology_file("shapes", "scenario.ttl").read_text("utf-8"), format="turtle")
+        self.terms = ontology.term_index()
+        self.names = {str(t)[len(HK) :]: t for t in ontology.classes | ontology.properties}
+
+    def validate(self, scenario: Scenario, typed: Graph) -> list[Violation]:
+        """Validate the typed facts; return the results, Violations first."""
+        data = Graph()
+        data += typed
+        data += self.terms
+        _, report, _ = shacl_validate(
+            data, shacl_graph=self.shapes, advanced=True, allow_warnings=True, inference="none", inplace=True
+        )
+        found = []
+        for result in report.subjects(SH.resultSeverity, None):
+            focus = report.value(result, SH.focusNode)
+            path = report.value(result, SH.resultPath)
+            value = report.value(result, SH.value)
+            message = str(report.value(result, SH.resultMessage) or "does not conform")
+            if isinstance(value, URIRef) and message.startswith("unknown"):
+                message = f"{message} '{self._name(scenario, value)}'{self._suggest(value)}"
+            found.append(
+                Violation(
+                    focus=self._name(scenario, focus),
+                    path=self._name(scenario, path) if path is not None else None,
+                    value=self._name(scenario, value) if isinstance(value, URIRef) else None,
+                    message=message,
+                    severity=str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1],
+                    line=scenario.lines.get(scenario.local_id(focus)),
+                )
+            )
+        found.sort(key=lambda v: (v.severity != "Violation", v.line or 0, v.focus, v.path or "", v.message))
+        return found
+
+    def _name(self, scenario: Scenario, node) -> str:
+        text = str(node)
+        if text.startswith(HK):
+            return text[len(HK) :]
+        if scenario.base and text.startswith(scenario.base):
+            return text[len(scenario.base) :]
+        return text if isinstance(node, URIRef) else "(an unnamed node)"
+
+    def _suggest(self, term: URIRef) -> str:
+        name = str(term).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        close = difflib.get_close_matches(name, self.names, n=1, cutoff=0.6)
+        if not close:
+            lowered = {n.lower(): n for n in self.names}
+            close = [lowered[name.lower()]] if name.lower() in lowered else []
+        return f"; did you mean '{close[0]}'?" if close else ""
