@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hipaa-kg", description="Decide uses and disclosures under the HIPAA Privacy Rule.")
+    parser = argparse.ArgumentParser(
+        prog="hipaa-kg", description="Decide uses and disclosures under the HIPAA Privacy Rule."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -113,7 +115,9 @@ def _evaluate(args) -> int:
 def _text(result: Result) -> str:
     lines = [f"{result.scenario.source}" + (f"  ({result.scenario.title})" if result.scenario.title else "")]
     if not result.conforms:
-        lines.append("  invalid scenario: " + "; ".join(v.message for v in result.violations if v.severity == "Violation"))
+        lines.append(
+            "  invalid scenario: " + "; ".join(v.message for v in result.violations if v.severity == "Violation")
+        )
     for act in result.acts:
         basis = ", ".join(act["basis"]) or "no provision"
         lines.append(f"  {act['id']}: {act['decision']}  ({basis})")

@@ -70,5 +70,3 @@ def rule_sources(ontology: Ontology, rule) -> list[URIRef]:
     for guidance in rule.guidance:
         found.append(HKP[guidance.split(":", 1)[1]] if guidance.startswith("hkp:") else URIRef(guidance))
     return list(dict.fromkeys(found))
-
-

@@ -41,7 +41,9 @@ class RecordWriter:
     def record(self, act) -> dict:
         winners = sorted(self.graph.objects(act, HK.decidedBy), key=self._finding_key)
         basis = self._basis(winners)
-        minimum = [m for m in self.graph.subjects(HK.act, act) if (m, RDF.type, HK.MinimumNecessaryApplies) in self.graph]
+        minimum = [
+            m for m in self.graph.subjects(HK.act, act) if (m, RDF.type, HK.MinimumNecessaryApplies) in self.graph
+        ]
         return {
             "id": self.name(act),
             "decision": str(self.graph.value(act, HK.outcome)),
