@@ -100,7 +100,11 @@ class Ontology:
         """The declarations and class tree alone: what validation needs to know the terms."""
         index = Graph()
         for s, p, o in self.closure:
-            if p in (RDF.type, RDFS.subClassOf, RDFS.subPropertyOf, RDFS.range) and isinstance(o, URIRef):
+            if (
+                p in (RDF.type, RDFS.subClassOf, RDFS.subPropertyOf, RDFS.range)
+                and isinstance(s, URIRef)
+                and isinstance(o, URIRef)
+            ):
                 index.add((s, p, o))
         return index
 
@@ -124,6 +128,8 @@ def _cached_closure(terms: Graph) -> Graph:
             closure = Graph()
     closure += terms
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(closure)
+    for triple in [t for t in closure if isinstance(t[0], Literal)]:
+        closure.remove(triple)  # owlrl types literals ("10" a xsd:integer): not RDF, and not ours
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".tmp") as out:

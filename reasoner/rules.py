@@ -26,10 +26,11 @@ import networkx as nx
 from rdflib import RDF, BNode, URIRef, Variable
 from rdflib.paths import Path
 from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.algebra import triples as algebra_triples
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from .errors import RuleError
-from .namespaces import HKR, PREFIXES
+from .namespaces import HK, HKP, HKR, PREFIXES
 from .ontology import Ontology
 from .resources import query_files
 
@@ -63,8 +64,15 @@ class Rule:
         return self.header.get("provision", [])
 
     @property
-    def guidance(self) -> list[str]:
-        return self.header.get("guidance", [])
+    def guidance(self) -> list[URIRef]:
+        """The OCR guidance the header names (``#+ guidance: hkp:ocr-faq-...``), as IRIs."""
+        return [HKP[g[len("hkp:") :]] if g.startswith("hkp:") else URIRef(g) for g in self.header.get("guidance", [])]
+
+    def terms(self) -> set[URIRef]:
+        """Every hk: and hkp: IRI the rule names, in its template or its WHERE clause."""
+        found = {t for triple in self.template for t in triple if isinstance(t, URIRef)}
+        _collect_iris(prepareQuery(self.select, initNs=PREFIXES).algebra, found)
+        return {t for t in found if t.startswith(HK)}
 
     def template_bnodes(self) -> set[BNode]:
         return {t for triple in self.template for t in triple if isinstance(t, BNode)}
@@ -208,8 +216,8 @@ def _keyword(text: str, word: str) -> int | None:
 
 def _collect_reads(node, reads: set, negative: bool) -> None:
     if isinstance(node, CompValue):
-        if node.name == "BGP":
-            for key in _pattern_keys(node.triples):
+        if node.name in ("BGP", "TriplesBlock"):  # inside (NOT) EXISTS rdflib keeps the parser's TriplesBlock
+            for key in _pattern_keys(node.triples if node.name == "BGP" else algebra_triples(node.triples)):
                 reads.add((key, negative))
             return
         for key, value in node.items():
@@ -222,6 +230,18 @@ def _collect_reads(node, reads: set, negative: bool) -> None:
     elif isinstance(node, list | tuple):
         for item in node:
             _collect_reads(item, reads, negative)
+
+
+def _collect_iris(node, found: set) -> None:
+    """Every IRI anywhere in a query's algebra."""
+    if isinstance(node, URIRef):
+        found.add(node)
+    elif isinstance(node, dict):  # CompValue is a dict
+        for value in node.values():
+            _collect_iris(value, found)
+    elif isinstance(node, list | tuple | set):
+        for item in node:
+            _collect_iris(item, found)
 
 
 def _pattern_keys(triples, ontology: Ontology | None = None) -> set[str]:
