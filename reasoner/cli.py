@@ -21,6 +21,7 @@ from rdflib import Graph
 from .decide import Reasoner, Result
 from .engine import ENGINES
 from .errors import HipaaKgError
+from .expect import compare
 from .provenance import decision_graph
 
 FORMATS = ("text", "json", "turtle")
@@ -108,6 +109,9 @@ def _evaluate(args) -> int:
         text = graph.serialize(format="turtle")
     else:
         text = "".join(_text(r) for r in results)
+    if status == 2 and args.output:
+        print(f"hipaa-kg: {args.output} not written: a file above could not be read", file=sys.stderr)
+        return status
     _write(text, args.output)
     return status
 
@@ -138,22 +142,12 @@ def _check(args) -> int:
         acts = {a["id"]: a for a in result.acts}
         for act_id, expected in result.scenario.expect.items():
             got = acts.get(act_id)
-            problems = _compare(expected, got)
+            problems = compare(expected, got)
             mark = "ok  " if not problems else "FAIL"
             failures += bool(problems)
             print(f"{mark} {result.scenario.source} {act_id}" + (": " + "; ".join(problems) if problems else ""))
     print(f"{sum(len(r.scenario.expect) for r in results) - failures} passed, {failures} failed")
     return max(status, 1 if failures else 0)
-
-
-def _compare(expected: dict, got: dict | None) -> list[str]:
-    if got is None:
-        return ["no decision (is the act in the facts, and the scenario valid?)"]
-    problems = []
-    for key in ("decision", "basis", "minimumNecessary"):
-        if key in expected and expected[key] != got[key]:
-            problems.append(f"{key}: expected {expected[key]!r}, got {got[key]!r}")
-    return problems
 
 
 def _rules(args) -> int:
@@ -164,13 +158,21 @@ def _rules(args) -> int:
 
 
 def _write(text: str, output: str | None) -> None:
+    """Print, or replace ``output`` whole: a temporary file beside it, renamed over it once complete."""
     if output is None:
         sys.stdout.write(text)
         return
     target = Path(output)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent or ".", delete=False, suffix=".tmp") as f:
-        f.write(text)
-    os.replace(f.name, target)
+    temporary = None
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, delete=False, suffix=".tmp") as f:
+            temporary = Path(f.name)
+            f.write(text)
+        os.replace(temporary, target)
+    except OSError as e:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        raise HipaaKgError(f"{output}: cannot write the output: {e.strerror or e}") from None
 
 
 if __name__ == "__main__":

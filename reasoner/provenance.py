@@ -14,7 +14,7 @@ from __future__ import annotations
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 
 from .engine import Derivation
-from .namespaces import HK, HKP, PREFIXES, PROV
+from .namespaces import HK, PREFIXES, PROV
 from .ontology import Ontology
 
 DCTERMS = "http://purl.org/dc/terms/"
@@ -67,6 +67,5 @@ def rule_sources(ontology: Ontology, rule) -> list[URIRef]:
     """The provisions a rule's header names (by label), those its template cites, and its guidance."""
     found = [ontology.provision_by_label(label).iri for label in rule.provisions]
     found += [o for _, p, o in rule.template if p == HK.provision and isinstance(o, URIRef)]
-    for guidance in rule.guidance:
-        found.append(HKP[guidance.split(":", 1)[1]] if guidance.startswith("hkp:") else URIRef(guidance))
+    found += rule.guidance
     return list(dict.fromkeys(found))

@@ -82,8 +82,7 @@ class RecordWriter:
         for f in findings:
             firing = self.made_by.get(f)
             for guidance in firing.rule.guidance if firing else []:
-                iri = HKP[guidance.split(":", 1)[1]] if guidance.startswith("hkp:") else URIRef(guidance)
-                urls.append(self.ontology.provision(iri).url)
+                urls.append(self.ontology.provision(guidance).url)
         return list(dict.fromkeys(u for u in urls if u))
 
     def _explanation(self, act, winners, minimum) -> dict:
@@ -158,5 +157,12 @@ class RecordWriter:
                 return text[len(namespace) :]
         if isinstance(node, BNode):
             label = self.graph.value(node, RDFS.label)
-            return str(label) if label is not None else "_:" + text
+            if label is not None:
+                return str(label)
+            # an unnamed node of the scenario, such as an act's inline information, is named by
+            # the path that reaches it ("d1.information"), so that records are the same every run
+            for s, p in sorted(self.scenario.graph.subject_predicates(node)):
+                if not isinstance(s, BNode):
+                    return f"{self.name(s)}.{self.name(p)}"
+            return "(an unnamed node)"
         return self.scenario.local_id(node)

@@ -1,0 +1,32 @@
+"""Shared fixtures: the scenario files, and one reasoner per engine for the whole run."""
+
+from pathlib import Path
+
+import pytest
+
+from reasoner import Reasoner
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
+
+
+def scenario_files() -> list[Path]:
+    """The project's examples and test scenarios, and the shared examples when ../shared is there."""
+    found = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "tests" / "scenarios").glob("*.yaml"))
+    if SHARED_EXAMPLES.is_dir():
+        found += sorted(SHARED_EXAMPLES.glob("*.yaml"))
+    return found
+
+
+def scenario_id(path: Path) -> str:
+    return f"{path.parent.parent.name}/{path.parent.name}/{path.stem}"
+
+
+@pytest.fixture(scope="session")
+def reasoner() -> Reasoner:
+    return Reasoner(engine="oxigraph")
+
+
+@pytest.fixture(scope="session")
+def rdflib_reasoner(reasoner) -> Reasoner:
+    return Reasoner(engine="rdflib", ontology=reasoner.ontology, rules=reasoner.rules)
