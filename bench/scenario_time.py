@@ -69,7 +69,10 @@ def main() -> None:
     files = args.files or sorted((ROOT / "examples").glob("*.yaml"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{len(files)} scenario files, medians of {args.repeat} runs\n")
-    print("| engine | cold, empty cache (s) | cold, cached closure (s) | warm, median per scenario (ms) | warm, slowest (ms) |")
+    print(
+        "| engine | cold, empty cache (s) | cold, cached closure (s) "
+        "| warm, median per scenario (ms) | warm, slowest (ms) |"
+    )
     print("|---|---|---|---|---|")
     for engine in ENGINES:
         empty, cached = [], []

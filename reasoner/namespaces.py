@@ -5,6 +5,7 @@ from rdflib import Namespace
 HK = Namespace("https://w3id.org/hipaa-kg/")
 HKP = Namespace("https://w3id.org/hipaa-kg/provision/")
 HKR = Namespace("https://w3id.org/hipaa-kg/rule/")
+HKS = Namespace("https://w3id.org/hipaa-kg/shapes/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 SCHEMA = Namespace("https://schema.org/")
 SH = Namespace("http://www.w3.org/ns/shacl#")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pyshacl import validate as shacl_validate
 from rdflib import Graph, URIRef
 
-from .namespaces import HK, SH
+from .namespaces import HK, HKS, SH
 from .ontology import Ontology
 from .resources import ontology_file
 from .scenario import Scenario
@@ -53,8 +53,12 @@ class Validator:
         data = Graph()
         data += typed
         data += self.terms
+        shapes = Graph()
+        shapes += self.shapes
+        for node in set(scenario.graph.subjects()):
+            shapes.add((HKS.ScenarioNode, SH.targetNode, node))
         _, report, _ = shacl_validate(
-            data, shacl_graph=self.shapes, advanced=True, allow_warnings=True, inference="none", inplace=True
+            data, shacl_graph=shapes, advanced=True, allow_warnings=True, inference="none", inplace=True
         )
         found = []
         for result in report.subjects(SH.resultSeverity, None):
