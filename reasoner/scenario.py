@@ -134,10 +134,12 @@ def _from_mapping(source: str, data: Any, lines: dict[str, int]) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(source, "a scenario must be a mapping with a 'facts' list")
     _refuse_remote_contexts(source, data)
-    if "@graph" in data or "@context" in data:  # a plain JSON-LD document
+    base = Path(source).resolve().as_uri() + "/"
+    if "@graph" in data or "@context" in data:  # a plain JSON-LD document: its context over the default one
         doc = dict(data)
-        doc.setdefault("@context", default_context())
-        return Scenario(source, _parse_jsonld(source, doc, base=None))
+        own = doc.get("@context")
+        doc["@context"] = [default_context()] + (own if isinstance(own, list) else [own] if own else [])
+        return Scenario(source, _parse_jsonld(source, doc, base=base), base=base)
     unknown = [k for k in data if k not in TOP_LEVEL_KEYS]
     if unknown:
         raise ScenarioError(source, f"unknown key '{unknown[0]}' (known: {', '.join(TOP_LEVEL_KEYS)})")
@@ -151,7 +153,6 @@ def _from_mapping(source: str, data: Any, lines: dict[str, int]) -> Scenario:
         if not isinstance(data["context"], dict):
             raise ScenarioError(source, "'context' must be a mapping of JSON-LD term definitions")
         context.append(data["context"])
-    base = Path(source).resolve().as_uri() + "/"
     graph = _parse_jsonld(source, {"@context": context, "@graph": facts}, base=base)
     return Scenario(
         source,
