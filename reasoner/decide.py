@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 
 from .engine import Derivation, Engine
 from .namespaces import HK
@@ -19,6 +19,8 @@ from .record import RecordWriter
 from .rules import RuleSet, load_rules
 from .scenario import Scenario, load
 from .validate import Validator, Violation
+
+EVALUATION = URIRef("urn:hipaa-kg:evaluation")  # the node that carries the date whose rules apply (hk:asOf)
 
 
 @dataclass
@@ -69,6 +71,8 @@ class Reasoner:
             )
         if not result.conforms:
             return result  # an invalid scenario names what is wrong instead of guessing
+        facts.add((EVALUATION, RDF.type, HK.Evaluation))
+        facts.add((EVALUATION, HK.asOf, Literal(result.as_of)))
         result.derivation = self.engine.derive(facts)
         writer = RecordWriter(self.ontology, scenario, result.derivation)
         result.acts = [writer.record(act) for act in writer.acts()]

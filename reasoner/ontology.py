@@ -23,9 +23,14 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from .namespaces import HK, HKP, SCHEMA
 from .resources import ontology_file
 
-TERM_FILES = ("hipaa-kg.ttl", "decision.ttl")
 PROVISION_FILES = ("provisions.ttl",)
 DCTERMS = URIRef("http://purl.org/dc/terms/")
+
+
+def term_files() -> list[str]:
+    """The Turtle files of terms: every ontology/*.ttl but the provisions (shapes live in a folder of their own)."""
+    found = [f.name for f in ontology_file().iterdir() if f.name.endswith(".ttl") and f.name not in PROVISION_FILES]
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Ontology:
 
     def __init__(self) -> None:
         self.terms = Graph()
-        for name in TERM_FILES:
+        for name in term_files():
             self.terms.parse(data=ontology_file(name).read_text(encoding="utf-8"), format="turtle")
         self.provision_graph = Graph()
         for name in PROVISION_FILES:

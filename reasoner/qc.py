@@ -11,7 +11,7 @@ from pyshacl import validate as shacl_validate
 from rdflib import Graph
 
 from .namespaces import SH
-from .ontology import PROVISION_FILES, TERM_FILES, Ontology
+from .ontology import PROVISION_FILES, Ontology, term_files
 from .resources import ontology_file
 from .rules import RuleSet
 
@@ -19,7 +19,7 @@ from .rules import RuleSet
 def ontology_graph(extra: Graph | None = None) -> Graph:
     """The ontology as written (terms, decision vocabulary, provisions), not its closure."""
     graph = Graph()
-    for name in TERM_FILES + PROVISION_FILES:
+    for name in term_files() + list(PROVISION_FILES):
         graph.parse(data=ontology_file(name).read_text(encoding="utf-8"), format="turtle")
     if extra is not None:
         graph += extra
