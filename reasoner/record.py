@@ -41,20 +41,35 @@ class RecordWriter:
     def record(self, act) -> dict:
         winners = sorted(self.graph.objects(act, HK.decidedBy), key=self._finding_key)
         basis = self._basis(winners)
-        minimum = [
-            m for m in self.graph.subjects(HK.act, act) if (m, RDF.type, HK.MinimumNecessaryApplies) in self.graph
-        ]
+        decision = str(self.graph.value(act, HK.outcome))
+        minimum = self._minimum_necessary(act, decision)
         return {
             "id": self.name(act),
-            "decision": str(self.graph.value(act, HK.outcome)),
+            "decision": decision,
             "basis": [p.citation for p in basis],
-            "minimumNecessary": bool(minimum),
+            "minimumNecessary": any((m, RDF.type, HK.MinimumNecessaryApplies) in self.graph for m in minimum),
+            "minimumNecessaryBasis": [p.citation for p in self._basis(minimum)],
             "conditions": self._conditions(winners),
             "sources": self._sources(basis, winners),
             "explanation": self._explanation(act, winners, minimum),
         }
 
     # --- parts of the record ------------------------------------------------
+
+    def _minimum_necessary(self, act, decision: str) -> list:
+        """The determinations that settle minimum necessary for a permitted or required act.
+
+        The standard (164.502(b)(1)) when it applies; else the (b)(2) exceptions that
+        lift it. An act that is not permitted or required has none.
+        """
+        if decision not in ("permitted", "required"):
+            return []
+        kinds = (HK.MinimumNecessaryApplies, HK.MinimumNecessaryException)
+        for kind in kinds:
+            found = [m for m in self.graph.subjects(HK.act, act) if (m, RDF.type, kind) in self.graph]
+            if found:
+                return sorted(found, key=self._finding_key)
+        return []
 
     def _basis(self, findings) -> list:
         provisions = {self.ontology.provision(p) for f in findings for p in self.graph.objects(f, HK.provision)}
@@ -97,13 +112,7 @@ class RecordWriter:
             "derivedFacts": self._derived_facts(winners),
         }
         if minimum:
-            explanation["minimumNecessary"] = self._finding(minimum[0], decisive=True)
-        else:
-            exceptions = [
-                m for m in self.graph.subjects(HK.act, act) if (m, RDF.type, HK.MinimumNecessaryException) in self.graph
-            ]
-            if exceptions:
-                explanation["minimumNecessary"] = self._finding(sorted(exceptions, key=self._finding_key)[0], True)
+            explanation["minimumNecessary"] = [self._finding(m, decisive=True) for m in minimum]
         return explanation
 
     def _finding(self, node, decisive: bool) -> dict:
