@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
+from .coverage import STATUSES, inventory, summary
 from .decide import Reasoner, Result
 from .engine import ENGINES
 from .errors import HipaaKgError
@@ -63,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="list the rules in the order they run, with their strata")
     rules.set_defaults(run=_rules)
+
+    coverage = commands.add_parser(
+        "coverage", help="the inventory of 164.502-164.514: each paragraph's rules, test scenarios and status"
+    )
+    coverage.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="DIR",
+        help="folders of scenario files (default: examples and tests/scenarios, where they exist)",
+    )
+    coverage.add_argument("--format", choices=("text", "json"), default="text")
+    coverage.add_argument("--status", choices=STATUSES, help="only the paragraphs of this status")
+    coverage.set_defaults(run=_coverage)
     return parser
 
 
@@ -154,6 +168,26 @@ def _rules(args) -> int:
     reasoner = Reasoner()
     for rule in reasoner.rules.order:
         print(f"{rule.stratum}  {rule.name:32}  {', '.join(rule.provisions)}")
+    return 0
+
+
+def _coverage(args) -> int:
+    reasoner = Reasoner()
+    folders = [Path(d) for d in args.scenarios] or [
+        p for p in (Path("examples"), Path("tests/scenarios")) if p.is_dir()
+    ]
+    paths = sorted(p for folder in folders for p in folder.glob("*.yaml"))
+    rows = inventory(reasoner.ontology, reasoner.rules, paths)
+    counts = summary(rows)
+    shown = [r for r in rows if args.status is None or r.status == args.status]
+    if args.format == "json":
+        print(json.dumps({"summary": counts, "paragraphs": [r.as_dict() for r in shown]}, indent=2))
+        return 0
+    for r in shown:
+        detail = ", ".join(r.rules) or (f"within {r.within}" if r.within else r.reason or "")
+        tests = f"+{len(r.positive)} ~{len(r.near_miss)}" if r.status == "formalized" else ""
+        print(f"{r.citation:34} {r.status:15} {tests:8} {detail}")
+    print(", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
 
 

@@ -23,12 +23,12 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from .namespaces import HK, HKP, SCHEMA
 from .resources import ontology_file
 
-PROVISION_FILES = ("provisions.ttl",)
+PROVISION_FILES = ("provisions.ttl", "coverage.ttl")
 DCTERMS = URIRef("http://purl.org/dc/terms/")
 
 
 def term_files() -> list[str]:
-    """The Turtle files of terms: every ontology/*.ttl but the provisions (shapes live in a folder of their own)."""
+    """The Turtle files of terms: every ontology/*.ttl but the provision files (shapes have a folder of their own)."""
     found = [f.name for f in ontology_file().iterdir() if f.name.endswith(".ttl") and f.name not in PROVISION_FILES]
     return sorted(found)
 

@@ -39,6 +39,7 @@ class Scenario:
     as_of: dt.date | None = None
     expect: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    near_miss_of: str | None = None  # the stem of the scenario file this one is a near miss of
 
     def local_id(self, node) -> str:
         """The id of a node as the file writes it: a local id, or the full IRI."""
@@ -162,6 +163,7 @@ def _from_mapping(source: str, data: Any, lines: dict[str, int]) -> Scenario:
         as_of=_as_of(source, data.get("asOf")),
         expect=_expect(source, data.get("expect")),
         lines=lines,
+        near_miss_of=str(data["nearMissOf"]) if data.get("nearMissOf") is not None else None,
     )
 
 
