@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from rdflib import RDF, Graph, Literal, URIRef
@@ -19,6 +20,7 @@ from .record import RecordWriter
 from .rules import RuleSet, load_rules
 from .scenario import Scenario, load
 from .validate import Validator, Violation
+from .whynot import WhyNot
 
 EVALUATION = URIRef("urn:hipaa-kg:evaluation")  # the node that carries the date whose rules apply (hk:asOf)
 
@@ -53,11 +55,20 @@ class Result:
 class Reasoner:
     """The ontology, rules, shapes and engine, loaded once; ``decide`` per scenario."""
 
-    def __init__(self, *, engine: str = "oxigraph", ontology: Ontology | None = None, rules: RuleSet | None = None):
+    def __init__(
+        self,
+        *,
+        engine: str = "oxigraph",
+        ontology: Ontology | None = None,
+        rules: RuleSet | None = None,
+        why_not: bool = True,
+    ):
+        """``why_not``: add to each record the changed facts that would decide it otherwise (whynot.py)."""
         self.ontology = ontology or load_ontology()
         self.rules = rules or load_rules(self.ontology)
         self.engine = Engine(self.ontology, self.rules, engine)
         self.validator = Validator(self.ontology)
+        self.why_not = WhyNot(self.ontology, self.rules) if why_not else None
 
     def decide(self, source: str | Path | Scenario, *, as_of: dt.date | None = None) -> Result:
         """Decide every act of one scenario (a file path, or a loaded Scenario)."""
@@ -71,12 +82,31 @@ class Reasoner:
             )
         if not result.conforms:
             return result  # an invalid scenario names what is wrong instead of guessing
-        facts.add((EVALUATION, RDF.type, HK.Evaluation))
-        facts.add((EVALUATION, HK.asOf, Literal(result.as_of)))
-        result.derivation = self.engine.derive(facts)
+        result.derivation = self._derive(facts, result.as_of)
         writer = RecordWriter(self.ontology, scenario, result.derivation)
-        result.acts = [writer.record(act) for act in writer.acts()]
+        for act in writer.acts():
+            record = writer.record(act)
+            if self.why_not is not None:
+                decide = partial(self._outcomes, scenario=scenario, as_of=result.as_of)
+                found = self.why_not.counterfactuals(
+                    act, scenario.graph, result.derivation.graph, writer.outcome(act), decide
+                )
+                key = "wouldChange" if record["decision"] == "permitted" else "whyNot"
+                record["explanation"][key] = [writer.counterfactual(c) for c in found]
+            result.acts.append(record)
         return result
+
+    def _derive(self, facts: Graph, as_of: dt.date) -> Derivation:
+        """Run the rules over typed facts, with the evaluation date as a fact."""
+        facts.add((EVALUATION, RDF.type, HK.Evaluation))
+        facts.add((EVALUATION, HK.asOf, Literal(as_of)))
+        return self.engine.derive(facts)
+
+    def _outcomes(self, facts: Graph, *, scenario: Scenario, as_of: dt.date) -> dict:
+        """Each act's (decision, basis, deciding rules) under changed scenario facts (no validation)."""
+        derivation = self._derive(self.typed(facts), as_of)
+        writer = RecordWriter(self.ontology, scenario, derivation)
+        return {act: writer.outcome(act) for act in writer.acts()}
 
     def typed(self, facts: Graph) -> Graph:
         """The facts with each node's ancestor types (an untyped information node is HealthInformation)."""

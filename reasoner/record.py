@@ -54,6 +54,26 @@ class RecordWriter:
             "explanation": self._explanation(act, winners, minimum),
         }
 
+    def outcome(self, act) -> tuple[str, list[str], set[str]]:
+        """The act's decision, its basis, and the names of the rules whose findings decide it."""
+        winners = list(self.graph.objects(act, HK.decidedBy))
+        rules = {firing.rule.name for f in winners if (firing := self.made_by.get(f))}
+        return str(self.graph.value(act, HK.outcome)), [p.citation for p in self._basis(winners)], rules
+
+    def counterfactual(self, found) -> dict:
+        """A counterfactual of whynot.py, in the scenario's own names."""
+        citations = [self.ontology.provision_by_label(label).citation for label in found.rule.provisions]
+        changes = [{("add" if c.add else "remove"): [self.name(x) for x in c.triple]} for c in found.changes]
+        said = "; ".join(("" if c.add else "not ") + " ".join(self.name(x) for x in c.triple) for c in found.changes)
+        return {
+            "rule": found.rule.name,
+            "provisions": citations,
+            "changes": changes,
+            "decision": found.decision,
+            "basis": found.basis,
+            "text": f"{', '.join(citations)}: {found.decision} if {said}",
+        }
+
     # --- parts of the record ------------------------------------------------
 
     def _minimum_necessary(self, act, decision: str) -> list:

@@ -50,6 +50,7 @@ class Rule:
     reads: set[tuple[str, bool]] = field(default_factory=set)  # (key, negative)
     writes: set[str] = field(default_factory=set)
     stratum: int = 0
+    where: object = None  # the WHERE clause's algebra (rdflib), as parsed
 
     @property
     def iri(self) -> URIRef:
@@ -104,7 +105,7 @@ def parse_rule(name: str, text: str, ontology: Ontology) -> Rule:
     if algebra.name != "ConstructQuery":
         raise RuleError(f"queries/rules/{name}.rq: a rule must be a CONSTRUCT query")
     template = [tuple(t) for t in algebra.template]
-    rule = Rule(name, text, header, _as_select(name, text), template)
+    rule = Rule(name, text, header, _as_select(name, text), template, where=algebra.p)
     _collect_reads(algebra.p, rule.reads, negative=False)
     rule.writes = _writes(template, ontology)
     return rule

@@ -1,0 +1,368 @@
+"""Why not, and what would change it: counterfactuals computed from the rules themselves.
+
+For an act, each rule's WHERE clause is read as a set of alternatives (its UNION
+branches), each a list of triple patterns and the NOT EXISTS groups that block
+it. An alternative is matched greedily against the derivation, starting from
+the act; what it still lacks are *missing facts*, and the stated facts that a
+NOT EXISTS group finds are *blocking facts*. A missing fact that another rule
+derives (a covered entity, say) is traced to the facts that rule needs.
+
+Only facts a user could state are proposed: circumstances of the act (booleans),
+relations between the scenario's nodes, and types of its parties. Each proposal
+is then checked: the facts are changed, the act is decided again, and the
+proposal is kept only if the rule's finding then decides the act. So every
+answer is a real counterfactual of the rules, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import product
+
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef, Variable
+from rdflib.paths import SequencePath
+from rdflib.plugins.sparql.algebra import triples as algebra_triples
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from .namespaces import HK
+from .ontology import Ontology
+from .rules import Rule, RuleSet
+
+MAX_CHANGES = 3  # a proposal that needs more changes than this is not a near miss
+STRUCTURE = (HK.actor, HK.recipient, HK.information, HK.purpose, HK.forActivitiesOf, HK.about)  # what the act is
+DERIVED_DEPTH = 2  # how far a missing derived fact is traced back to the facts it needs
+
+
+@dataclass
+class Alternative:
+    """One way a rule's WHERE clause can match: triple patterns, and the groups that block it."""
+
+    patterns: list[tuple]
+    blockers: list[list[tuple]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One fact to add to, or remove from, the scenario."""
+
+    add: bool
+    triple: tuple
+
+
+@dataclass
+class Counterfactual:
+    """A rule that would decide the act if the facts changed so."""
+
+    rule: Rule
+    changes: tuple[Change, ...]
+    decision: str
+    basis: list[str]
+
+
+def alternatives(rule: Rule) -> list[Alternative]:
+    """The UNION branches of a rule's WHERE clause, with their NOT EXISTS groups."""
+    return list(_branches(rule.where))
+
+
+def _branches(node) -> Iterator[Alternative]:
+    if not isinstance(node, CompValue):
+        yield Alternative([])
+        return
+    name = node.name
+    if name == "BGP":
+        yield Alternative(_expand(node.triples))
+    elif name == "Union":
+        yield from _branches(node.p1)
+        yield from _branches(node.p2)
+    elif name == "Join":
+        for left, right in product(list(_branches(node.p1)), list(_branches(node.p2))):
+            yield Alternative(left.patterns + right.patterns, left.blockers + right.blockers)
+    elif name == "Filter":
+        groups = list(_not_exists(node.expr))
+        for branch in _branches(node.p):
+            yield Alternative(branch.patterns, branch.blockers + groups)
+    elif name == "Minus":
+        groups = [b.patterns for b in _branches(node.p2)]
+        for branch in _branches(node.p1):
+            yield Alternative(branch.patterns, branch.blockers + groups)
+    elif name == "LeftJoin":  # an OPTIONAL part neither enables nor blocks
+        yield from _branches(node.p1)
+    elif "p" in node:  # Project, Distinct, Extend, ToMultiSet, SelectQuery, ...
+        yield from _branches(node.p)
+    else:
+        yield Alternative([])
+
+
+def _not_exists(expr) -> Iterator[list[tuple]]:
+    """The triple patterns of each FILTER NOT EXISTS group in a filter expression (kept in parser form)."""
+    if isinstance(expr, CompValue):
+        if expr.name == "Builtin_NOTEXISTS":
+            found: list[tuple] = []
+            _triples_blocks(expr.graph, found)
+            yield found
+            return
+        for value in expr.values():
+            yield from _not_exists(value)
+    elif isinstance(expr, list):
+        for item in expr:
+            yield from _not_exists(item)
+
+
+def _triples_blocks(node, found: list) -> None:
+    """The triple patterns of a NOT EXISTS group, in parser form (TriplesBlock) or algebra form (BGP)."""
+    if isinstance(node, CompValue):
+        if node.name in ("TriplesBlock", "BGP"):
+            found += _expand(algebra_triples(node.triples) if node.name == "TriplesBlock" else node.triples)
+            return
+        if node.name == "GroupOrUnionGraphPattern":  # inside a group, take the first alternative
+            _triples_blocks(node.graph[0], found)
+            return
+        if node.name == "Union":
+            _triples_blocks(node.p1, found)
+            return
+        for value in node.values():
+            _triples_blocks(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _triples_blocks(item, found)
+
+
+def _expand(patterns) -> list[tuple]:
+    """Triple patterns, with each sequence path (``hk:information/hk:about``) spelt out."""
+    found = []
+    for s, p, o in patterns:
+        if isinstance(p, SequencePath):
+            previous = s
+            for i, step in enumerate(p.args):
+                nxt = o if i == len(p.args) - 1 else Variable(f"_path{id(p)}_{i}")
+                found.append((previous, step, nxt))
+                previous = nxt
+        elif isinstance(p, URIRef | Variable):
+            found.append((s, p, o))
+    return found
+
+
+class WhyNot:
+    """Counterfactuals for the acts of one derivation."""
+
+    def __init__(self, ontology: Ontology, rules: RuleSet):
+        self.ontology = ontology
+        self.rules = rules
+        self.alternatives = {r.name: alternatives(r) for r in rules.order}
+        self.finding_rules = [r for r in rules.order if any(p == HK.provision for _, p, _ in r.template)]
+        self.writers: dict[object, list[Rule]] = {}
+        for rule in rules.order:
+            for _, p, o in rule.template:
+                key = o if p == RDF.type else p
+                if isinstance(key, URIRef):
+                    self.writers.setdefault(key, []).append(rule)
+
+    def counterfactuals(
+        self, act, facts: Graph, derived: Graph, outcome: tuple, decide: Callable[[Graph], dict]
+    ) -> list[Counterfactual]:
+        """Changes of the stated facts under which the act would be decided otherwise.
+
+        ``outcome`` is the act's (decision, basis, deciding rule names) now;
+        ``decide`` takes changed facts and returns each act's outcome under them.
+
+        Two kinds: a rule that does not decide the act now would decide it (a
+        provision that nearly applied), or a stated fact would defeat a rule that
+        decides it now (what the decision rests on).
+        """
+        world = Graph()
+        world += self.ontology.closure
+        world += derived
+        decision, _, deciding = outcome
+        proposals: dict[tuple, Rule] = {}
+        for rule in self.finding_rules:
+            for alternative in self.alternatives[rule.name]:
+                if rule.name in deciding:
+                    options = self._defeaters(alternative, act, world, facts)
+                else:
+                    options = [self._changes(alternative, act, world, facts, DERIVED_DEPTH)]
+                for changes in options:
+                    if changes and len(changes) <= MAX_CHANGES:
+                        proposals.setdefault(tuple(sorted(changes, key=_change_key)), rule)
+        found = []
+        for changes, rule in proposals.items():
+            new_decision, new_basis, new_deciding = decide(_apply(facts, changes)).get(act, (None, [], set()))
+            if new_decision is None or new_decision == decision:
+                continue
+            if rule.name in new_deciding or rule.name in deciding:
+                found.append(Counterfactual(rule, changes, new_decision, new_basis))
+        return _minimal(found)
+
+    def _defeaters(self, alternative, act, world, facts) -> list[set[Change]]:
+        """For an alternative that matches now: each NOT EXISTS group, stated, would defeat it."""
+        bindings = {Variable("act"): act}
+        if _match(alternative.patterns, bindings, world) != []:
+            return []
+        found = []
+        for group in alternative.blockers:
+            triples = [tuple(bindings.get(x, x) if isinstance(x, Variable) else x for x in t) for t in group]
+            if any(isinstance(x, Variable) for t in triples for x in t):
+                continue
+            supplied = [self._supply(t, act, world, facts, DERIVED_DEPTH) for t in triples if t not in world]
+            if supplied and all(s is not None for s in supplied):
+                found.append(set().union(*supplied))
+        return found
+
+    def _changes(self, alternative, act, world, facts, depth) -> set[Change] | None:
+        """The stated-fact changes that would let one alternative of a rule match, or None if none can."""
+        bindings = {Variable("act"): act}
+        missing = _match(alternative.patterns, bindings, world)
+        if missing is None:
+            return None
+        changes: set[Change] = set()
+        for triple in missing:
+            found = self._supply(triple, act, world, facts, depth)
+            if found is None:
+                return None
+            changes |= found
+        for group in alternative.blockers:
+            blocking = _blocking(group, bindings, world)
+            if blocking:
+                removable = _removable(blocking, act, facts)
+                if removable is None:
+                    return None  # blocked by what the act is, or by a derived fact
+                changes.add(Change(False, removable))
+        return changes
+
+    def _supply(self, triple, act, world, facts, depth) -> set[Change] | None:
+        """How to make one missing fact true: state it, or state what the rule deriving it needs."""
+        s, p, o = triple
+        key = o if p == RDF.type else p
+        writers = self.writers.get(key, [])
+        if writers and depth > 0:
+            options = []
+            for writer in writers:
+                for alternative in self.alternatives[writer.name]:
+                    bound = _bind_template(writer, triple)
+                    if bound is None:
+                        continue
+                    missing = _match(alternative.patterns, bound, world)
+                    if missing is None:
+                        continue
+                    supplied = [self._supply(t, act, world, facts, depth - 1) for t in missing]
+                    if all(x is not None for x in supplied):
+                        options.append(set().union(*supplied) if supplied else set())
+            return min(options, key=_cost) if options else None
+        return {Change(True, triple)} if self._stateable(triple, act, world) else None
+
+    def _stateable(self, triple, act, world) -> bool:
+        """A fact a user could state: a circumstance of the act, a relation, or a party's type."""
+        s, p, o = triple
+        if not isinstance(p, URIRef) or isinstance(s, Literal | Variable) or isinstance(o, Variable):
+            return False
+        if p == RDF.type:  # a party of a more specific kind than it is said to be
+            stated = {t for t in world.objects(s, RDF.type) if str(t).startswith(HK)}
+            return (
+                s != act
+                and (o, RDFS.subClassOf, HK.Party) in world
+                and o not in self.writers
+                and any((o, RDFS.subClassOf, t) in world for t in stated)
+            )
+        if not str(p).startswith(HK) or p in self.writers or s == o:
+            return False
+        if isinstance(o, Literal):
+            return o.datatype is not None and str(o.datatype).endswith("#boolean")
+        return p in self.ontology.properties and p != HK.purpose
+
+
+def _match(patterns, bindings: dict, world: Graph) -> list[tuple] | None:
+    """Bind the patterns greedily in ``world``; return the instantiated patterns it lacks (None: cannot bind)."""
+    pending = list(patterns)
+    missing = []
+    while pending:
+        pending.sort(key=lambda t: -sum(1 for x in t if not isinstance(x, Variable) or x in bindings))
+        progress = False
+        for pattern in list(pending):
+            s, p, o = (bindings.get(x, x) if isinstance(x, Variable) else x for x in pattern)
+            if isinstance(p, Variable) or (isinstance(s, Variable) and isinstance(o, Variable)):
+                continue
+            query = tuple(None if isinstance(x, Variable) else x for x in (s, p, o))
+            match = next(iter(sorted(world.triples(query))), None)
+            if match is not None:
+                for variable, value in zip((s, p, o), match, strict=True):
+                    if isinstance(variable, Variable):
+                        bindings[variable] = value
+            elif not isinstance(s, Variable) and not isinstance(o, Variable):
+                missing.append((s, p, o))
+            else:
+                continue
+            pending.remove(pattern)
+            progress = True
+        if not progress:
+            return None
+    return missing
+
+
+def _blocking(group, bindings: dict, world: Graph) -> list[tuple]:
+    """The facts a NOT EXISTS group finds with these bindings (empty when it does not block)."""
+    local = dict(bindings)
+    missing = _match(group, local, world)
+    if missing is None or missing:
+        return []
+    return [tuple(local.get(x, x) if isinstance(x, Variable) else x for x in pattern) for pattern in group]
+
+
+def _removable(blocking: list[tuple], act, facts: Graph) -> tuple | None:
+    """The one stated fact whose removal lifts a block: a circumstance first, then a relation or a type.
+
+    What the act is (its type, actor, recipient, information, purpose) is never proposed.
+    """
+    candidates = [
+        t for t in blocking if t in facts and t[1] not in STRUCTURE and not (t[0] == act and t[1] == RDF.type)
+    ]
+    candidates.sort(key=lambda t: (not isinstance(t[2], Literal), t[1] == RDF.type, tuple(map(str, t))))
+    return candidates[0] if candidates else None
+
+
+def _bind_template(rule: Rule, triple) -> dict | None:
+    """Bindings under which one of a rule's template triples is ``triple``."""
+    for pattern in rule.template:
+        bindings = {}
+        for term, value in zip(pattern, triple, strict=True):
+            if isinstance(term, Variable):
+                if bindings.setdefault(term, value) != value:
+                    break
+            elif isinstance(term, BNode) or term != value:
+                break
+        else:
+            return bindings
+    return None
+
+
+def _apply(facts: Graph, changes) -> Graph:
+    """The facts with the changes made; stating a boolean replaces its other value."""
+    changed = Graph()
+    changed += facts
+    for change in changes:
+        s, p, o = change.triple
+        if change.add:
+            if isinstance(o, Literal) and o.datatype is not None and str(o.datatype).endswith("#boolean"):
+                changed.remove((s, p, Literal(not o.toPython())))
+            changed.add(change.triple)
+        else:
+            changed.remove(change.triple)
+    return changed
+
+
+def _cost(changes: set[Change]) -> int:
+    """How far a set of changes strays: a contrary type (a party of another kind) costs more than a fact."""
+    return sum(3 if c.triple[1] == RDF.type else 1 for c in changes)
+
+
+def _change_key(change: Change) -> tuple:
+    return (not change.add, tuple(str(x) for x in change.triple))
+
+
+def _minimal(found: list[Counterfactual]) -> list[Counterfactual]:
+    """Drop a counterfactual whose changes include another's for the same rule; smallest first."""
+    found.sort(key=lambda c: (len(c.changes), c.rule.name))
+    kept: list[Counterfactual] = []
+    for c in found:
+        if not any(k.rule.name == c.rule.name and set(k.changes) <= set(c.changes) for k in kept):
+            kept.append(c)
+    return kept
