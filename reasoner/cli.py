@@ -23,7 +23,10 @@ from .decide import Reasoner, Result
 from .engine import ENGINES
 from .errors import HipaaKgError
 from .expect import compare
+from .explain import RENDERERS, explain
+from .knowledge import knowledge_graph
 from .provenance import decision_graph
+from .query import format_answer, run_query
 
 FORMATS = ("text", "json", "turtle")
 
@@ -64,6 +67,23 @@ def _parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="list the rules in the order they run, with their strata")
     rules.set_defaults(run=_rules)
+
+    explain_ = commands.add_parser("explain", help="the derivation of one act: rules, facts, provisions, why not")
+    explain_.add_argument("file", metavar="FILE", help="a scenario file")
+    explain_.add_argument("--act", help="the act's id (default: the first act)")
+    explain_.add_argument("--format", choices=tuple(RENDERERS), default="text")
+    explain_.add_argument("-o", "--output", help="write to this file (replaced whole)")
+    explain_.add_argument("--engine", choices=ENGINES, default="oxigraph", help="SPARQL engine (default: oxigraph)")
+    explain_.add_argument("--as-of", type=_date, help="decide under the rules of this date (YYYY-MM-DD)")
+    explain_.set_defaults(run=_explain)
+
+    query = commands.add_parser(
+        "query", help="run a SPARQL query over ontology, provisions, rules and the decisions of scenario files"
+    )
+    query.add_argument("query", metavar="QUERY.rq", help="a SPARQL SELECT, ASK, CONSTRUCT or DESCRIBE query")
+    query.add_argument("--data", nargs="*", default=[], metavar="FILE", help="scenario files to decide and add")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.set_defaults(run=_query)
 
     coverage = commands.add_parser(
         "coverage", help="the inventory of 164.502-164.514: each paragraph's rules, test scenarios and status"
@@ -168,6 +188,35 @@ def _rules(args) -> int:
     reasoner = Reasoner()
     for rule in reasoner.rules.order:
         print(f"{rule.stratum}  {rule.name:32}  {', '.join(rule.provisions)}")
+    return 0
+
+
+def _explain(args) -> int:
+    reasoner = Reasoner(engine=args.engine)
+    result = reasoner.decide(args.file, as_of=args.as_of)
+    for v in result.violations:
+        print(f"hipaa-kg: {v.one_line(args.file)}", file=sys.stderr)
+    if not result.conforms:
+        return 1
+    _write(RENDERERS[args.format](explain(reasoner, result, args.act)), args.output)
+    return 0
+
+
+def _query(args) -> int:
+    reasoner = Reasoner(why_not=False)
+    path = Path(args.query)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise HipaaKgError(f"{args.query}: cannot read the query: {getattr(e, 'strerror', None) or e}") from None
+    graph = knowledge_graph(reasoner.ontology, reasoner.rules)
+    for data in args.data:
+        result = reasoner.decide(data)
+        if result.derivation is None:
+            raise HipaaKgError(f"{data}: not a valid scenario; run 'hipaa-kg evaluate {data}' to see why")
+        decision_graph(reasoner.ontology, result.derivation, into=graph)
+    answer = run_query(graph, text, args.query)
+    _write(format_answer(answer, args.format, graph.namespace_manager), None)
     return 0
 
 

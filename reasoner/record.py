@@ -144,6 +144,7 @@ class RecordWriter:
             "kind": self.name(kind) if kind is not None else None,
             "decision": self.ontology.finding_kinds.get(kind, (None, 0))[0],
             "basis": [p.citation for p in self._basis([node])],
+            "provisions": sorted(self.name(p) for p in self.graph.objects(node, HK.provision)),
             "decisive": decisive,
             "facts": {k: self.name(v) for k, v in sorted(firing.bindings.items())} if firing else {},
         }
@@ -181,7 +182,7 @@ class RecordWriter:
         if isinstance(node, Literal):
             return str(node)
         text = str(node)
-        for namespace in (HK, HKP):
+        for namespace in (HKP, HK):  # the longer first: provisions live inside the hk: namespace
             if text.startswith(namespace):
                 return text[len(namespace) :]
         if isinstance(node, BNode):

@@ -34,7 +34,8 @@ from .namespaces import HK, HKP, HKR, PREFIXES
 from .ontology import Ontology
 from .resources import query_files
 
-HEADER = re.compile(r"^#\+\s*(\w[\w-]*)\s*:\s*(.*)$")
+HEADER = re.compile(r"^#\+ ?(\w[\w-]*)\s*:\s*(.*)$")
+CONTINUATION = re.compile(r"^#\+\s{2,}(.*)$")
 MULTI_VALUED = ("provision", "guidance")
 
 
@@ -162,22 +163,27 @@ def order_rules(rules: list[Rule]) -> RuleSet:
 
 
 def _header(name: str, text: str) -> dict[str, list[str]]:
+    """The ``#+ key: value`` lines; a line ``#+`` and two or more spaces continues the key above."""
     header: dict[str, list[str]] = {}
     for line in text.splitlines():
         if not line.startswith("#"):
             break
+        continuation = CONTINUATION.match(line)
         match = HEADER.match(line)
-        if match:
+        if continuation and header:
+            header[list(header)[-1]].append(continuation.group(1).strip())
+        elif match:
             key, value = match.group(1), match.group(2).strip()
             if key in MULTI_VALUED:
                 header.setdefault(key, []).extend(v.strip() for v in value.split(";") if v.strip())
             else:
                 header.setdefault(key, []).append(value)
-        elif header and line.startswith("#   "):  # continues the key above
-            header[list(header)[-1]].append(line[1:].strip())
     for required in ("summary", "provision"):
         if required not in header:
             raise RuleError(f"queries/rules/{name}.rq: the header has no '#+ {required}:' line")
+    for guidance in header.get("guidance", []):
+        if not re.match(r"^(hkp:[\w.-]+|https?://\S+)$", guidance):
+            raise RuleError(f"queries/rules/{name}.rq: '#+ guidance: {guidance}' names no provision (hkp:...) or URL")
     return header
 
 
