@@ -257,14 +257,16 @@ def _svg(graph: nx.DiGraph) -> str:
     if graph.number_of_nodes() == 0:
         return "<p>(nothing derived)</p>"
     positions = nx.multipartite_layout(graph, subset_key="layer", align="vertical", scale=1)
-    xs = sorted({round(x, 6) for x, _ in positions.values()})
     layer_count = max(len([n for n in graph if graph.nodes[n]["layer"] == layer]) for layer in range(5))
-    width, height, box_w, box_h = 1100, max(220, 46 * layer_count + 40), 190, 30
+    width, height, box_w, box_h = 1100, max(220, 46 * layer_count + 60), 190, 30
+
+    def column(layer: int) -> float:
+        return 20 + layer / (len(LAYERS) - 1) * (width - box_w - 40)
 
     def place(node):
-        x, y = positions[node]
-        px = 20 + (xs.index(round(x, 6)) / max(1, len(xs) - 1)) * (width - box_w - 40)
-        py = height / 2 + y * (height / 2 - box_h)
+        _, y = positions[node]
+        px = column(graph.nodes[node]["layer"])
+        py = 10 + height / 2 + y * (height / 2 - box_h - 10)
         return px, py
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">']
@@ -272,10 +274,16 @@ def _svg(graph: nx.DiGraph) -> str:
         '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto">'
         '<path d="M0,0 L8,4 L0,8 z" fill="#888"/></marker></defs>'
     )
+    for layer, title in enumerate(LAYERS):
+        out.append(f'<text x="{column(layer):.1f}" y="16" font-size="12" font-weight="bold" fill="#666">{title}</text>')
     for a, b, data in graph.edges(data=True):
         (ax, ay), (bx, by) = place(a), place(b)
+        if bx > ax:  # left to right: from the right side of a to the left side of b
+            x1, x2 = ax + box_w, bx
+        else:  # right to left (a rule and the provision it rests on)
+            x1, x2 = ax, bx + box_w
         out.append(
-            f'<line x1="{ax + box_w:.1f}" y1="{ay:.1f}" x2="{bx:.1f}" y2="{by:.1f}" '
+            f'<line x1="{x1:.1f}" y1="{ay:.1f}" x2="{x2:.1f}" y2="{by:.1f}" '
             'stroke="#999" marker-end="url(#arrow)">'
             f"<title>{html.escape(data.get('label', ''))}</title></line>"
         )
@@ -291,5 +299,7 @@ def _svg(graph: nx.DiGraph) -> str:
     out.append("</svg>")
     return "".join(out)
 
+
+LAYERS = ("provisions", "facts", "rules", "findings", "act")
 
 RENDERERS = {"text": as_text, "json": as_json, "dot": as_dot, "html": as_html}

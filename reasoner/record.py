@@ -181,6 +181,8 @@ class RecordWriter:
         """A node as the scenario writes it: its local id, a term's name, a literal's value."""
         if isinstance(node, Literal):
             return str(node)
+        if node == RDF.type:
+            return "type"  # as scenario files write it
         text = str(node)
         for namespace in (HKP, HK):  # the longer first: provisions live inside the hk: namespace
             if text.startswith(namespace):
