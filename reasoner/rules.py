@@ -36,7 +36,7 @@ from .resources import query_files
 
 HEADER = re.compile(r"^#\+ ?(\w[\w-]*)\s*:\s*(.*)$")
 CONTINUATION = re.compile(r"^#\+\s{2,}(.*)$")
-MULTI_VALUED = ("provision", "guidance")
+MULTI_VALUED = ("provision", "guidance", "data", "expect")
 
 
 @dataclass
@@ -162,8 +162,11 @@ def order_rules(rules: list[Rule]) -> RuleSet:
     return RuleSet(groups, recursive, graph)
 
 
-def _header(name: str, text: str) -> dict[str, list[str]]:
-    """The ``#+ key: value`` lines; a line ``#+`` and two or more spaces continues the key above."""
+def read_header(text: str) -> dict[str, list[str]]:
+    """The ``#+ key: value`` lines of a query file; a line ``#+`` and two or more spaces continues the key above.
+
+    Keys of several values (provision, guidance, data, expect) are split at ``;``.
+    """
     header: dict[str, list[str]] = {}
     for line in text.splitlines():
         if not line.startswith("#"):
@@ -178,6 +181,12 @@ def _header(name: str, text: str) -> dict[str, list[str]]:
                 header.setdefault(key, []).extend(v.strip() for v in value.split(";") if v.strip())
             else:
                 header.setdefault(key, []).append(value)
+    return header
+
+
+def _header(name: str, text: str) -> dict[str, list[str]]:
+    """A rule's header: it must have a summary and a provision; guidance names provisions or URLs."""
+    header = read_header(text)
     for required in ("summary", "provision"):
         if required not in header:
             raise RuleError(f"queries/rules/{name}.rq: the header has no '#+ {required}:' line")

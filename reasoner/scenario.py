@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -72,13 +73,42 @@ def default_context() -> dict:
     return json.loads(ontology_file("context.jsonld").read_text(encoding="utf-8"))["@context"]
 
 
-def load(path: str | Path) -> Scenario:
+@dataclass(frozen=True)
+class Limits:
+    """How large a scenario file may be, so that a hostile file is refused before it exhausts memory.
+
+    Each can be set by an environment variable: HIPAA_KG_MAX_BYTES (default 10 MB),
+    HIPAA_KG_MAX_NODES (mappings, lists and values after YAML aliases are expanded;
+    default 100,000) and HIPAA_KG_MAX_DEPTH (nesting; default 32).
+    """
+
+    max_bytes: int = 10_000_000
+    max_nodes: int = 100_000
+    max_depth: int = 32
+
+    @classmethod
+    def from_environment(cls) -> Limits:
+        found = {}
+        for field_name, variable in (("max_bytes", "BYTES"), ("max_nodes", "NODES"), ("max_depth", "DEPTH")):
+            value = os.environ.get(f"HIPAA_KG_MAX_{variable}")
+            if value is not None:
+                try:
+                    found[field_name] = int(value)
+                except ValueError:
+                    raise ScenarioError(f"HIPAA_KG_MAX_{variable}", f"not a whole number: {value!r}") from None
+        return cls(**found)
+
+
+def load(path: str | Path, limits: Limits | None = None) -> Scenario:
     """Read one scenario file; raise ScenarioError, naming the file and line, if it cannot be."""
     source = str(path)
+    limits = limits or Limits.from_environment()
     kind = SUFFIXES.get(Path(source).suffix.lower())
     if kind is None:
         raise ScenarioError(source, "unknown file type (expected .yaml, .yml, .json, .jsonld or .ttl)")
     try:
+        if Path(source).stat().st_size > limits.max_bytes:
+            raise ScenarioError(source, f"larger than {limits.max_bytes} bytes (HIPAA_KG_MAX_BYTES)")
         raw = Path(source).read_bytes()
     except OSError as e:
         raise ScenarioError(source, f"cannot read the file: {e.strerror or e}") from None
@@ -89,7 +119,26 @@ def load(path: str | Path) -> Scenario:
     if kind == "turtle":
         return _from_turtle(source, text)
     data, lines = _read_yaml(source, text) if kind == "yaml" else _read_json(source, text)
+    _check_size(source, data, limits)
     return _from_mapping(source, data, lines)
+
+
+def _check_size(source: str, data: Any, limits: Limits) -> None:
+    """Count the nodes as JSON would write them (YAML aliases expanded), stopping at the limits."""
+    count = 0
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > limits.max_nodes:
+            raise ScenarioError(source, f"more than {limits.max_nodes} nodes, aliases expanded (HIPAA_KG_MAX_NODES)")
+        if depth > limits.max_depth:
+            raise ScenarioError(source, f"nested deeper than {limits.max_depth} levels (HIPAA_KG_MAX_DEPTH)")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+            count += len(node)  # the keys
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
 
 
 def _read_yaml(source: str, text: str) -> tuple[Any, dict[str, int]]:
