@@ -30,3 +30,16 @@ def reasoner() -> Reasoner:
 @pytest.fixture(scope="session")
 def rdflib_reasoner(reasoner) -> Reasoner:
     return Reasoner(engine="rdflib", ontology=reasoner.ontology, rules=reasoner.rules)
+
+
+@pytest.fixture(scope="session")
+def decided(reasoner):
+    """Each scenario file decided once per test run (oxigraph), shared by the tests that read its result."""
+    cache = {}
+
+    def get(path):
+        if path not in cache:
+            cache[path] = reasoner.decide(path)
+        return cache[path]
+
+    return get

@@ -9,8 +9,8 @@ FILES = scenario_files()
 
 
 @pytest.mark.parametrize("path", FILES, ids=scenario_id)
-def test_scenario_meets_its_expectations(reasoner, path):
-    result = reasoner.decide(path)
+def test_scenario_meets_its_expectations(decided, path):
+    result = decided(path)
     assert result.conforms, [v.as_dict() for v in result.violations]
     assert result.scenario.expect, "a test scenario says what it expects"
     records = {a["id"]: a for a in result.acts}
@@ -19,8 +19,8 @@ def test_scenario_meets_its_expectations(reasoner, path):
 
 
 @pytest.mark.parametrize("path", FILES, ids=scenario_id)
-def test_engines_agree(reasoner, rdflib_reasoner, path):
-    assert reasoner.decide(path).as_dict() == rdflib_reasoner.decide(path).as_dict()
+def test_engines_agree(decided, rdflib_reasoner, path):
+    assert decided(path).as_dict() == rdflib_reasoner.decide(path).as_dict()
 
 
 def test_shared_examples_are_all_copied():

@@ -19,8 +19,8 @@ def run(capsys, *argv):
 
 
 @pytest.mark.parametrize("path", scenario_files(), ids=scenario_id)
-def test_every_decision_is_explained_down_to_provisions(reasoner, path):
-    result = reasoner.decide(path)
+def test_every_decision_is_explained_down_to_provisions(reasoner, decided, path):
+    result = decided(path)
     for act in result.acts:
         e = explain(reasoner, result, act["id"])
         assert e["decidedBy"], act["id"]
