@@ -5,8 +5,9 @@ The inventory is every paragraph of 45 CFR 164.502, 164.506, 164.508(a), 164.510
 computed, not kept by hand:
 
 - ``formalized``: a rule that concludes a finding names it in its header;
-- ``within``: it is part of a formalized paragraph (a condition or a case its
-  rule reads), so that rule formalizes it too;
+- ``within``: it is part of a formalized paragraph (a case its rule reads), or
+  it defines a condition that a rule's finding carries (``hk:condition``, whose
+  ``dcterms:source`` is the paragraph or one above it), so that rule covers it;
 - ``not formalized``: ontology/coverage.ttl gives the reason (``hk:notFormalized``);
 - ``structure``: a heading whose sub-paragraphs carry the content;
 - ``open``: none of these: work still to do.
@@ -21,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Literal
+from rdflib import Literal, URIRef
 
-from .namespaces import HK
+from .namespaces import DCTERMS, HK
 from .ontology import Ontology, Provision
 from .rules import RuleSet
 from .scenario import load
@@ -78,6 +79,18 @@ def formalized_by(ontology: Ontology, rules: RuleSet) -> dict[str, list[str]]:
     return found
 
 
+def conditions_by(ontology: Ontology, rules: RuleSet) -> dict[str, str]:
+    """For each citation that defines a condition some finding carries, the first such rule."""
+    found: dict[str, str] = {}
+    for rule in rules.order:
+        for _, p, condition in rule.template:
+            if p == HK.condition and isinstance(condition, URIRef):
+                for source in ontology.terms.objects(condition, DCTERMS.source):
+                    if source in ontology.provisions and ontology.provisions[source].citation:
+                        found.setdefault(ontology.provisions[source].citation, rule.name)
+    return found
+
+
 def scenario_tests(paths: list[Path]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Which scenario files test each citation positively, and which as near misses."""
     scenarios = {path.stem: load(path) for path in paths}
@@ -102,12 +115,13 @@ def inventory(ontology: Ontology, rules: RuleSet, scenario_paths: list[Path]) ->
     by_iri = {p.iri: p for p in ontology.provisions.values()}
     has_children = {p.parent for p in paragraphs}
     rules_for = formalized_by(ontology, rules)
+    conditions = conditions_by(ontology, rules)
     positive, near_miss = scenario_tests(scenario_paths)
     rows = []
     for p in paragraphs:
         row = Row(p.citation, "open", rules=sorted(rules_for.get(p.citation, [])))
         reason = ontology.provision_graph.value(p.iri, HK.notFormalized)
-        ancestor = _formalized_ancestor(p, by_iri, rules_for)
+        ancestor = _formalized_ancestor(p, by_iri, rules_for) or _condition_ancestor(p, by_iri, conditions)
         if row.rules:
             row.status = "formalized"
         elif ancestor is not None:
@@ -120,6 +134,16 @@ def inventory(ontology: Ontology, rules: RuleSet, scenario_paths: list[Path]) ->
         row.near_miss = sorted(set(near_miss.get(p.citation, [])))
         rows.append(row)
     return sorted(rows, key=lambda r: _order(r.citation))
+
+
+def _condition_ancestor(p: Provision, by_iri: dict, conditions: dict) -> str | None:
+    """'a condition of RULE' when this paragraph, or one above it, defines a condition a rule carries."""
+    node = p
+    while node is not None:
+        if node.citation in conditions:
+            return f"a condition of {conditions[node.citation]}"
+        node = by_iri.get(node.parent)
+    return None
 
 
 def _formalized_ancestor(p: Provision, by_iri: dict, rules_for: dict) -> str | None:

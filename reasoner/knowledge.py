@@ -17,11 +17,10 @@ import re
 import networkx as nx
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
-from .namespaces import HK, HKP, PREFIXES, PROV
+from .namespaces import DCTERMS, HK, HKP, PREFIXES, PROV
 from .ontology import Ontology
 from .rules import RuleSet
 
-DCTERMS = "http://purl.org/dc/terms/"
 LEVEL = r"\([0-9a-zA-Z]{1,4}\)"
 SECTION_REF = re.compile(rf"(?<![\w.])(\d{{3}}\.\d{{2,3}})((?:{LEVEL})*)")  # 164.512(a), also in "§§ a, b, and c"
 LOCAL_REF = re.compile(  # "paragraph (c)(4) of this section", "paragraphs (b)(2), (b)(3), or (b)(5) of this section"
@@ -72,12 +71,12 @@ def rules_graph(ontology: Ontology, rules: RuleSet) -> Graph:
         graph.add((iri, RDF.type, HK.Rule))
         graph.add((iri, RDF.type, PROV.Plan))
         graph.add((iri, RDFS.label, Literal(rule.name)))
-        graph.add((iri, URIRef(DCTERMS + "description"), Literal(rule.summary)))
+        graph.add((iri, DCTERMS.description, Literal(rule.summary)))
         graph.add((iri, HK.stratum, Literal(rule.stratum)))
         for label in rule.provisions:
-            graph.add((iri, URIRef(DCTERMS + "source"), ontology.provision_by_label(label).iri))
+            graph.add((iri, DCTERMS.source, ontology.provision_by_label(label).iri))
         for guidance in rule.guidance:
-            graph.add((iri, URIRef(DCTERMS + "source"), guidance))
+            graph.add((iri, DCTERMS.source, guidance))
         for _, p, o in rule.template:
             if (
                 p == RDF.type
@@ -106,5 +105,5 @@ def knowledge_graph(ontology: Ontology, rules: RuleSet) -> Graph:
     graph += ontology.provision_graph
     graph += rules_graph(ontology, rules)
     for source, target in references(ontology).edges:
-        graph.add((source, URIRef(DCTERMS + "references"), target))
+        graph.add((source, DCTERMS.references, target))
     return graph

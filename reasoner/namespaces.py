@@ -8,6 +8,7 @@ HKR = Namespace("https://w3id.org/hipaa-kg/rule/")
 HKS = Namespace("https://w3id.org/hipaa-kg/shapes/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 SCHEMA = Namespace("https://schema.org/")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
-PREFIXES = {"hk": HK, "hkp": HKP, "hkr": HKR, "prov": PROV, "schema": SCHEMA}
+PREFIXES = {"hk": HK, "hkp": HKP, "hkr": HKR, "prov": PROV, "schema": SCHEMA, "dcterms": DCTERMS}

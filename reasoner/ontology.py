@@ -20,11 +20,10 @@ from pathlib import Path
 import owlrl
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 
-from .namespaces import HK, HKP, SCHEMA
+from .namespaces import DCTERMS, HK, HKP, SCHEMA
 from .resources import ontology_file
 
 PROVISION_FILES = ("provisions.ttl", "coverage.ttl")
-DCTERMS = URIRef("http://purl.org/dc/terms/")
 
 
 def term_files() -> list[str]:
@@ -166,7 +165,7 @@ def _provisions(graph: Graph) -> dict[URIRef, Provision]:
             citation=str(citation) if citation is not None else None,
             text=str(graph.value(iri, HK.text) or ""),
             url=_str(graph.value(iri, SCHEMA.url)),
-            parent=graph.value(iri, DCTERMS + "isPartOf"),
+            parent=graph.value(iri, DCTERMS.isPartOf),
         )
     return found
 

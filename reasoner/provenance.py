@@ -14,10 +14,8 @@ from __future__ import annotations
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 
 from .engine import Derivation
-from .namespaces import HK, PREFIXES, PROV
+from .namespaces import DCTERMS, HK, PREFIXES, PROV
 from .ontology import Ontology
-
-DCTERMS = "http://purl.org/dc/terms/"
 
 
 def decision_graph(ontology: Ontology, derivation: Derivation, into: Graph | None = None) -> Graph:
@@ -25,7 +23,6 @@ def decision_graph(ontology: Ontology, derivation: Derivation, into: Graph | Non
     graph = into if into is not None else Graph()
     for prefix, namespace in PREFIXES.items():
         graph.bind(prefix, namespace)
-    graph.bind("dcterms", DCTERMS)
     graph += derivation.graph
     provisions: set[URIRef] = set()
     for firing in derivation.firings:
@@ -56,7 +53,7 @@ def decision_graph(ontology: Ontology, derivation: Derivation, into: Graph | Non
         graph.add((rule.iri, RDF.type, PROV.Plan))
         graph.add((rule.iri, RDFS.label, Literal(rule.summary)))
         for source in rule_sources(ontology, rule):
-            graph.add((rule.iri, URIRef(DCTERMS + "source"), source))
+            graph.add((rule.iri, DCTERMS.source, source))
             provisions.add(source)
     for iri in provisions:
         graph += ontology.provision_graph.triples((iri, None, None))

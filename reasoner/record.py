@@ -10,11 +10,9 @@ from __future__ import annotations
 from rdflib import RDF, RDFS, BNode, Literal, URIRef
 
 from .engine import Derivation, Firing
-from .namespaces import HK, HKP
+from .namespaces import DCTERMS, HK, HKP
 from .ontology import Ontology
 from .scenario import Scenario
-
-DCTERMS_SOURCE = URIRef("http://purl.org/dc/terms/source")
 
 
 class RecordWriter:
@@ -102,7 +100,7 @@ class RecordWriter:
         found = {c for f in findings for c in self.graph.objects(f, HK.condition)}
         conditions = []
         for c in sorted(found):
-            source = self.ontology.terms.value(c, DCTERMS_SOURCE)
+            source = self.ontology.terms.value(c, DCTERMS.source)
             conditions.append(
                 {
                     "id": self.name(c),
