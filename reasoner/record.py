@@ -172,8 +172,11 @@ class RecordWriter:
         return min(types, key=lambda t: -len(self.ontology.ancestors.get(t, ()))) if types else None
 
     def _finding_key(self, node):
+        """Order findings by rule, then by what the firing matched and concluded (never by blank-node id)."""
         firing = self.made_by.get(node)
-        return (firing.rule.name if firing else "", str(node))
+        bindings = tuple(sorted((k, self.name(v)) for k, v in firing.bindings.items())) if firing else ()
+        provisions = tuple(sorted(str(p) for p in self.graph.objects(node, HK.provision)))
+        return (firing.rule.name if firing else "", provisions, bindings)
 
     def name(self, node) -> str:
         """A node as the scenario writes it: its local id, a term's name, a literal's value."""
