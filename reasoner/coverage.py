@@ -5,6 +5,9 @@ The inventory is every paragraph of 45 CFR 164.502, 164.506, 164.508(a), 164.510
 computed, not kept by hand:
 
 - ``formalized``: a rule that concludes a finding names it in its header;
+- ``derives``: a rule names it that derives a fact other rules read (a covered
+  entity, a personal representative treated as the individual); it is tested
+  through the findings that read the fact;
 - ``within``: it is part of a formalized paragraph (a case its rule reads), or
   it defines a condition that a rule's finding carries (``hk:condition``, whose
   ``dcterms:source`` is the paragraph or one above it), so that rule covers it;
@@ -42,7 +45,7 @@ INVENTORY = (
     "45 CFR 164.514(f)",
     "45 CFR 164.514(h)",
 )
-STATUSES = ("formalized", "within", "not formalized", "structure", "open")
+STATUSES = ("formalized", "derives", "within", "not formalized", "structure", "open")
 
 
 @dataclass
@@ -67,12 +70,12 @@ def in_inventory(provision: Provision) -> bool:
     return "(" in citation and any(citation == root or citation.startswith(root + "(") for root in INVENTORY)
 
 
-def formalized_by(ontology: Ontology, rules: RuleSet) -> dict[str, list[str]]:
-    """For each citation, the rules that conclude a finding on it (their header names it)."""
+def formalized_by(ontology: Ontology, rules: RuleSet, findings: bool = True) -> dict[str, list[str]]:
+    """For each citation, the rules that name it: those concluding findings, or (``findings=False``) facts."""
     found: dict[str, list[str]] = {}
     for rule in rules.order:
-        if not any(p == HK.provision for _, p, _ in rule.template):
-            continue  # a rule that derives a fact, not a finding
+        if any(p == HK.provision for _, p, _ in rule.template) != findings:
+            continue
         for label in rule.provisions:
             citation = ontology.provision_by_label(label).citation
             found.setdefault(citation, []).append(rule.name)
@@ -115,6 +118,7 @@ def inventory(ontology: Ontology, rules: RuleSet, scenario_paths: list[Path]) ->
     by_iri = {p.iri: p for p in ontology.provisions.values()}
     has_children = {p.parent for p in paragraphs}
     rules_for = formalized_by(ontology, rules)
+    deriving = formalized_by(ontology, rules, findings=False)
     conditions = conditions_by(ontology, rules)
     positive, near_miss = scenario_tests(scenario_paths)
     rows = []
@@ -124,6 +128,8 @@ def inventory(ontology: Ontology, rules: RuleSet, scenario_paths: list[Path]) ->
         ancestor = _formalized_ancestor(p, by_iri, rules_for) or _condition_ancestor(p, by_iri, conditions)
         if row.rules:
             row.status = "formalized"
+        elif p.citation in deriving:
+            row.status, row.rules = "derives", sorted(deriving[p.citation])
         elif ancestor is not None:
             row.status, row.within = "within", ancestor
         elif isinstance(reason, Literal):

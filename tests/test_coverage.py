@@ -14,6 +14,15 @@ def rows(reasoner):
     return inventory(reasoner.ontology, reasoner.rules, SCENARIOS)
 
 
+def test_every_formalized_paragraph_has_a_positive_and_a_near_miss_scenario(reasoner):
+    untested = [
+        f"{r.citation} (positive: {len(r.positive)}, near miss: {len(r.near_miss)})"
+        for r in rows(reasoner)
+        if r.status == "formalized" and not (r.positive and r.near_miss)
+    ]
+    assert untested == []
+
+
 def test_statuses_are_computed_from_rules_and_reasons(reasoner):
     by_citation = {r.citation: r for r in rows(reasoner)}
     assert by_citation["45 CFR 164.506(c)(2)"].status == "formalized"
