@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import networkx as nx
 from rdflib import Graph
 
 from .coverage import STATUSES, inventory, summary
@@ -24,7 +25,7 @@ from .engine import ENGINES
 from .errors import HipaaKgError
 from .expect import compare
 from .explain import RENDERERS, explain
-from .knowledge import knowledge_graph
+from .knowledge import knowledge_graph, references
 from .provenance import decision_graph
 from .query import format_answer, run_query
 
@@ -87,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--data", nargs="*", default=[], metavar="FILE", help="scenario files to decide and add")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query.set_defaults(run=_query)
+
+    refs = commands.add_parser(
+        "references", help="the cross-references between provisions ('as described in 164.512(a)') as a graph"
+    )
+    refs.add_argument("--format", choices=("json", "dot", "graphml"), default="json")
+    refs.add_argument("-o", "--output", help="write to this file (replaced whole)")
+    refs.set_defaults(run=_references)
 
     coverage = commands.add_parser(
         "coverage", help="the inventory of 164.502-164.514: each paragraph's rules, test scenarios and status"
@@ -220,6 +228,20 @@ def _query(args) -> int:
         decision_graph(reasoner.ontology, result.derivation, into=graph)
     answer = run_query(graph, text, args.query)
     _write(format_answer(answer, args.format, graph.namespace_manager), None)
+    return 0
+
+
+def _references(args) -> int:
+    reasoner = Reasoner(why_not=False)
+    graph = nx.relabel_nodes(references(reasoner.ontology), lambda iri: reasoner.ontology.provisions[iri].label)
+    if args.format == "json":
+        text = json.dumps(nx.node_link_data(graph, edges="references"), indent=2) + "\n"
+    elif args.format == "graphml":
+        text = "\n".join(nx.generate_graphml(graph)) + "\n"
+    else:
+        edges = "".join(f'  "{a}" -> "{b}";\n' for a, b in sorted(graph.edges))
+        text = "digraph references {\n  rankdir=LR;\n" + edges + "}\n"
+    _write(text, args.output)
     return 0
 
 

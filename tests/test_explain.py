@@ -99,3 +99,12 @@ def test_query_refuses_an_update(capsys, tmp_path):
     query.write_text("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
     code, _, err = run(capsys, "query", query)
     assert code == 2 and "an update is never run" in err and err.count("\n") == 1
+
+
+def test_references_export_the_provision_graph(capsys):
+    code, out, _ = run(capsys, "references")
+    graph = json.loads(out)
+    edges = {(e["source"], e["target"]) for e in graph["references"]}
+    assert code == 0
+    assert {("45 CFR 164.512(a)(2)", f"45 CFR 164.512({x})") for x in "cef"} <= edges
+    assert ("45 CFR 164.502(b)(2)(ii)", "45 CFR 164.502(a)(1)(i)") in edges
