@@ -263,8 +263,8 @@ class WhyNot:
                 and o not in self.writers
                 and any((o, RDFS.subClassOf, t) in world for t in stated)
             )
-        if not str(p).startswith(HK) or p in self.writers or s == o:
-            return False
+        if not str(p).startswith(HK) or p in self.writers or p in STRUCTURE or s == o:
+            return False  # what the act is (its actor, recipient, information, purpose) is never proposed
         if isinstance(o, Literal):
             return o.datatype is not None and str(o.datatype).endswith("#boolean")
         return p in self.ontology.properties and p != HK.purpose
