@@ -1,8 +1,7 @@
 """Quality checks of the ontology itself (ontology/shapes/ontology.ttl), and of the rules against it.
 
 ``check_ontology`` returns one line per problem; an empty list means the
-ontology passes. The tests fail the build on any line, and ``hipaa-kg qc``
-prints them.
+ontology passes. tests/test_ontology_qc.py fails the build on any line.
 """
 
 from __future__ import annotations
