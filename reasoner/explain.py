@@ -253,21 +253,23 @@ def _finding_html(title: str, f: dict) -> str:
 
 
 def _svg(graph: nx.DiGraph) -> str:
-    """A layered drawing: provisions, facts, rules, findings, act from left to right (networkx layout)."""
+    """A layered drawing: provisions, facts, rules, findings, act from left to right, each column centred."""
     if graph.number_of_nodes() == 0:
         return "<p>(nothing derived)</p>"
-    positions = nx.multipartite_layout(graph, subset_key="layer", align="vertical", scale=1)
-    layer_count = max(len([n for n in graph if graph.nodes[n]["layer"] == layer]) for layer in range(5))
+    layers = {layer: [n for n in graph if graph.nodes[n]["layer"] == layer] for layer in range(len(LAYERS))}
+    layer_count = max(len(nodes) for nodes in layers.values())
     width, height, box_w, box_h = 1100, max(220, 46 * layer_count + 60), 190, 30
+    row = 46
+    positions = {}  # the centre line of each box, rows centred in the drawing
+    for nodes in layers.values():
+        top = 10 + height / 2 - (len(nodes) - 1) * row / 2
+        positions.update({n: top + i * row for i, n in enumerate(nodes)})
 
     def column(layer: int) -> float:
         return 20 + layer / (len(LAYERS) - 1) * (width - box_w - 40)
 
     def place(node):
-        _, y = positions[node]
-        px = column(graph.nodes[node]["layer"])
-        py = 10 + height / 2 + y * (height / 2 - box_h - 10)
-        return px, py
+        return column(graph.nodes[node]["layer"]), positions[node]
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">']
     out.append(
