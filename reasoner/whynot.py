@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef, Variable
+from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.paths import SequencePath
 from rdflib.plugins.sparql.algebra import triples as algebra_triples
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -170,9 +171,7 @@ class WhyNot:
         provision that nearly applied), or a stated fact would defeat a rule that
         decides it now (what the decision rests on).
         """
-        world = Graph()
-        world += self.ontology.closure
-        world += derived
+        world = ReadOnlyGraphAggregate([self.ontology.closure, derived])  # read, never copied
         decision, _, deciding = outcome
         proposals: dict[tuple, Rule] = {}
         for rule in self.finding_rules:
