@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 
 import networkx as nx
-from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 
-from .namespaces import DCTERMS, HK, HKP, PREFIXES, PROV
+from .namespaces import DCTERMS, HK, HKP, PREFIXES
 from .ontology import Ontology
+from .provenance import describe_rule
 from .rules import RuleSet
 
 LEVEL = r"\([0-9a-zA-Z]{1,4}\)"
@@ -68,15 +69,8 @@ def rules_graph(ontology: Ontology, rules: RuleSet) -> Graph:
     graph = Graph()
     for rule in rules.order:
         iri = rule.iri
-        graph.add((iri, RDF.type, HK.Rule))
-        graph.add((iri, RDF.type, PROV.Plan))
-        graph.add((iri, RDFS.label, Literal(rule.name)))
-        graph.add((iri, DCTERMS.description, Literal(rule.summary)))
+        describe_rule(ontology, rule, graph)
         graph.add((iri, HK.stratum, Literal(rule.stratum)))
-        for label in rule.provisions:
-            graph.add((iri, DCTERMS.source, ontology.provision_by_label(label).iri))
-        for guidance in rule.guidance:
-            graph.add((iri, DCTERMS.source, guidance))
         for _, p, o in rule.template:
             if (
                 p == RDF.type

@@ -48,16 +48,21 @@ def decision_graph(ontology: Ontology, derivation: Derivation, into: Graph | Non
                 graph.add((statement, PROV.wasGeneratedBy, activity))
             if p == HK.provision:
                 provisions.add(o)
-        rule = firing.rule
-        graph.add((rule.iri, RDF.type, HK.Rule))
-        graph.add((rule.iri, RDF.type, PROV.Plan))
-        graph.add((rule.iri, RDFS.label, Literal(rule.summary)))
-        for source in rule_sources(ontology, rule):
-            graph.add((rule.iri, DCTERMS.source, source))
-            provisions.add(source)
+        describe_rule(ontology, firing.rule, graph)
+        provisions.update(rule_sources(ontology, firing.rule))
     for iri in provisions:
         graph += ontology.provision_graph.triples((iri, None, None))
     return graph
+
+
+def describe_rule(ontology: Ontology, rule, graph: Graph) -> None:
+    """A rule as a PROV-O plan: its name, its summary, and the provisions it rests on."""
+    graph.add((rule.iri, RDF.type, HK.Rule))
+    graph.add((rule.iri, RDF.type, PROV.Plan))
+    graph.add((rule.iri, RDFS.label, Literal(rule.name)))
+    graph.add((rule.iri, DCTERMS.description, Literal(rule.summary)))
+    for source in rule_sources(ontology, rule):
+        graph.add((rule.iri, DCTERMS.source, source))
 
 
 def rule_sources(ontology: Ontology, rule) -> list[URIRef]:
