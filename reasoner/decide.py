@@ -76,6 +76,11 @@ class Reasoner:
         result = Result(scenario, as_of or scenario.as_of or dt.date.today())
         facts = self.typed(scenario.graph)
         result.violations = self.validator.validate(scenario, facts)
+        earliest = self.rules.calendar.earliest if self.rules.calendar else None
+        if earliest is not None and result.as_of < earliest:
+            day = result.as_of.isoformat()
+            message = f"asOf {day} is before {earliest.isoformat()}, the first day of the rules hipaa-kg holds"
+            result.violations.append(Violation(scenario.source, None, day, message, "Violation"))
         if not any(True for _ in facts.subjects(RDF.type, HK.Act)):
             result.violations.append(
                 Violation(scenario.source, None, None, "the scenario describes no Use or Disclosure", "Warning")
@@ -89,10 +94,13 @@ class Reasoner:
             if self.why_not is not None:
                 decide = partial(self._outcomes, scenario=scenario, as_of=result.as_of)
                 found = self.why_not.counterfactuals(
-                    act, scenario.graph, result.derivation.graph, writer.outcome(act), decide
+                    act, scenario.graph, result.derivation.graph, writer.outcome(act), decide, as_of=result.as_of
                 )
                 key = "wouldChange" if record["decision"] == "permitted" else "whyNot"
                 record["explanation"][key] = [writer.counterfactual(c) for c in found]
+            not_in_force = self._not_in_force(act, result.derivation, writer)
+            if not_in_force:
+                record["explanation"]["notInForce"] = not_in_force
             result.acts.append(record)
         return result
 
@@ -101,6 +109,26 @@ class Reasoner:
         facts.add((EVALUATION, RDF.type, HK.Evaluation))
         facts.add((EVALUATION, HK.asOf, Literal(as_of)))
         return self.engine.derive(facts)
+
+    def _not_in_force(self, act, derivation: Derivation, writer: RecordWriter) -> list[dict]:
+        """The rules that would have concluded a finding about the act, were they in force on the date."""
+        found: dict[str, dict] = {}
+        for firing in derivation.not_in_force:
+            rule = firing.rule
+            if firing.bindings.get("act") != act or rule.name in found:
+                continue
+            if not any(p == HK.provision for _, p, _ in rule.template):
+                continue
+            periods = self.rules.calendar.rule_periods(rule.name) if self.rules.calendar else []
+            citations = [self.ontology.provision_by_label(label).citation for label in rule.provisions]
+            found[rule.name] = {
+                "rule": rule.name,
+                "provisions": citations,
+                "inForce": periods,
+                "text": f"{', '.join(citations)} (rule {rule.name}) was not in force on {derivation.as_of}: "
+                + "; ".join(periods),
+            }
+        return sorted(found.values(), key=lambda f: f["rule"])
 
     def _outcomes(self, facts: Graph, *, scenario: Scenario, as_of: dt.date) -> dict:
         """Each act's (decision, basis, deciding rules) under changed scenario facts (no validation)."""

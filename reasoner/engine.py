@@ -6,17 +6,25 @@ it fired on (the provenance of what it derived). Ancestor types of derived
 ``rdf:type`` triples come from the ontology's closure. Rules run in the
 order of ``RuleSet.groups``; a recursive group runs until nothing new is
 derived.
+
+Only the rules in force on the evaluation date run: the date is a fact
+(``hk:Evaluation hk:asOf``, default today), and ``RuleSet.in_force`` says which
+rules were in force on it. A rule not in force is still matched, once, against
+what the others derived, so that the record can say which rules would have
+applied had they been in force (``Derivation.not_in_force``); what it would
+derive is never added.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef, Variable
 from rdflib.plugins.sparql import prepareQuery
 
-from .namespaces import PREFIXES
+from .namespaces import HK, PREFIXES
 from .ontology import Ontology
 from .rules import Rule, RuleSet
 
@@ -39,6 +47,8 @@ class Derivation:
 
     graph: Graph
     firings: list[Firing] = field(default_factory=list)
+    as_of: dt.date | None = None  # the evaluation date whose rules ran
+    not_in_force: list[Firing] = field(default_factory=list)  # matches of rules not in force then (nothing derived)
 
 
 class Engine:
@@ -54,16 +64,24 @@ class Engine:
         self.store.prepare(rules.order)
 
     def derive(self, data: Graph) -> Derivation:
+        as_of = evaluation_date(data)
+        active = self.rules.in_force(as_of)
         result = Graph()
         result += data
         firings: list[Firing] = []
+        dormant: list[Firing] = []
         self.store.begin(data)
         try:
             for group in self.rules.groups:
                 recursive = group[0].name in self.rules.recursive
+                first = True
                 while True:
                     added = 0
                     for rule in group:
+                        if rule.name not in active:
+                            if first:
+                                dormant += [Firing(rule, row, []) for row in self.store.select(rule)]
+                            continue
                         for row in self.store.select(rule):
                             triples = self._instantiate(rule.template, row)
                             new = [t for t in self._with_ancestor_types(triples) if t not in result]
@@ -74,11 +92,12 @@ class Engine:
                                 result.add(t)
                             self.store.add(new)
                             added += len(new)
+                    first = False
                     if not recursive or added == 0:
                         break
         finally:
             self.store.end()
-        return Derivation(result, firings)
+        return Derivation(result, firings, as_of, dormant)
 
     def _instantiate(self, template: list[tuple], row: dict[str, object]) -> list[tuple]:
         fresh: dict[BNode, BNode] = {}
@@ -103,6 +122,15 @@ class Engine:
             if p == RDF.type and isinstance(o, URIRef):
                 found += [(s, RDF.type, a) for a in sorted(self.ontology.ancestors.get(o, ()))]
         return found
+
+
+def evaluation_date(data: Graph) -> dt.date:
+    """The date whose rules apply: the hk:asOf of the evaluation node in the facts, or today."""
+    for evaluation in data.subjects(RDF.type, HK.Evaluation):
+        value = data.value(evaluation, HK.asOf)
+        if value is not None and isinstance(value.toPython(), dt.date):
+            return value.toPython()
+    return dt.date.today()
 
 
 class RdflibStore:

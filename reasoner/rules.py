@@ -1,7 +1,16 @@
 """The rules: SPARQL CONSTRUCT files under queries/rules/, and their order.
 
 A rule file starts with a header of ``#+ key: value`` lines (``summary``,
-``provision``, ``quote``, ``guidance``, ``note``), then one CONSTRUCT query.
+``provision``, ``quote``, ``guidance``, ``note``, ``earlier``), then one
+CONSTRUCT query.
+
+Rules follow their provisions in time: a rule is in force on a date when every
+provision its header names (``#+ provision:``) is in force on that date, or an
+earlier text of it that the header names too (``#+ earlier:``, for a rule that
+holds under the text a later document replaced). When each text was in force is
+data (``hk:inForce`` in ontology/provisions.ttl, from tools/provision_history.yaml);
+``RuleSet.in_force(date)`` names the rules in force on a date, and the engine runs
+only those.
 
 The order in which rules run is computed, not kept by hand: from each rule's
 query, what it reads (the triple patterns of its WHERE clause, negatively
@@ -19,24 +28,25 @@ for every class above C.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 import networkx as nx
-from rdflib import RDF, BNode, URIRef, Variable
+from rdflib import RDF, BNode, Graph, URIRef, Variable
 from rdflib.paths import Path
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.algebra import triples as algebra_triples
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from .errors import RuleError
-from .namespaces import HK, HKP, HKR, PREFIXES
+from .namespaces import DCTERMS, HK, HKP, HKR, PREFIXES
 from .ontology import Ontology
 from .resources import query_files
 
 HEADER = re.compile(r"^#\+ ?(\w[\w-]*)\s*:\s*(.*)$")
 CONTINUATION = re.compile(r"^#\+\s{2,}(.*)$")
-MULTI_VALUED = ("provision", "guidance", "data", "expect")
+MULTI_VALUED = ("provision", "guidance", "data", "expect", "earlier")
 
 
 @dataclass
@@ -66,6 +76,11 @@ class Rule:
         return self.header.get("provision", [])
 
     @property
+    def earlier(self) -> list[str]:
+        """Earlier texts of its provisions under which the rule holds too (labels of historical provisions)."""
+        return self.header.get("earlier", [])
+
+    @property
     def guidance(self) -> list[URIRef]:
         """The OCR guidance the header names (``#+ guidance: hkp:ocr-faq-...``), as IRIs."""
         return [HKP[g[len("hkp:") :]] if g.startswith("hkp:") else URIRef(g) for g in self.header.get("guidance", [])]
@@ -80,6 +95,78 @@ class Rule:
         return {t for triple in self.template for t in triple if isinstance(t, BNode)}
 
 
+@dataclass(frozen=True)
+class Period:
+    """Days a provision's text was in force: ``start`` on, until ``end`` (exclusive; None: still in force)."""
+
+    start: dt.date
+    end: dt.date | None = None
+
+    def __contains__(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} to {self.end.isoformat() if self.end else 'today'}"
+
+
+class Calendar:
+    """When each rule is in force: from the periods of the provisions its header names."""
+
+    def __init__(self, ontology: Ontology, rules: list[Rule]):
+        graph = ontology.provision_graph
+        self.periods: dict[URIRef, list[Period]] = {}
+        for provision, node in graph.subject_objects(HK.inForce):
+            start, end = graph.value(node, HK["from"]), graph.value(node, HK.until)
+            period = Period(start.toPython(), end.toPython() if end is not None else None)
+            self.periods.setdefault(provision, []).append(period)
+        for found in self.periods.values():
+            found.sort(key=lambda p: p.start)
+        self.requirements = {rule.name: _requirements(ontology, graph, rule) for rule in rules}
+        named = {i for groups in self.requirements.values() for group in groups for i in group}
+        starts = [p.start for i in named for p in self.periods.get(i, [])]
+        self.labels = {i: ontology.provisions[i].label for i in named}
+        self.earliest: dt.date | None = min(starts) if starts else None
+
+    def provision_in_force(self, provision: URIRef, day: dt.date) -> bool:
+        """A provision without periods (OCR guidance) is taken to be in force on every day."""
+        periods = self.periods.get(provision)
+        return periods is None or any(day in p for p in periods)
+
+    def rule_in_force(self, name: str, day: dt.date) -> bool:
+        return all(any(self.provision_in_force(i, day) for i in group) for group in self.requirements.get(name, []))
+
+    def rule_periods(self, name: str) -> list[str]:
+        """When the texts of each provision a rule names were in force: "45 CFR 164.502(f): 2013-03-26 to today"."""
+        found = []
+        for group in self.requirements.get(name, []):
+            spans = sorted((p for i in group for p in self.periods.get(i, [])), key=lambda p: p.start)
+            found.append(f"{self.labels[group[0]]}: " + ", ".join(str(p) for p in spans))
+        return found
+
+
+def _requirements(ontology: Ontology, graph: Graph, rule: Rule) -> list[list[URIRef]]:
+    """For each provision the rule names, the texts any of which puts it in force: its own, and earlier ones named."""
+    try:
+        named = [ontology.provision_by_label(label).iri for label in rule.provisions]
+        earlier = [ontology.provision_by_label(label).iri for label in rule.earlier]
+    except KeyError as e:
+        raise RuleError(f"queries/rules/{rule.name}.rq: {e.args[0]}") from None
+    groups = []
+    for iri in named:
+        above = {iri}
+        parent = graph.value(iri, DCTERMS.isPartOf)
+        while parent is not None:
+            above.add(parent)
+            parent = graph.value(parent, DCTERMS.isPartOf)
+        groups.append([iri] + [e for e in earlier if graph.value(e, DCTERMS.isVersionOf) in above])
+    for e in earlier:
+        if not any(e in group for group in groups):
+            raise RuleError(
+                f"queries/rules/{rule.name}.rq: '#+ earlier:' names {e}, no earlier text of a provision the rule names"
+            )
+    return groups
+
+
 @dataclass
 class RuleSet:
     """The rules in the order they run, each with its stratum."""
@@ -87,6 +174,8 @@ class RuleSet:
     groups: list[list[Rule]]  # strongly connected groups, in the order they run
     recursive: set[str]
     graph: nx.DiGraph
+    calendar: Calendar | None = None  # when each rule is in force (None: every rule, every day)
+    _in_force: dict = field(default_factory=dict, repr=False, compare=False)  # day -> names, computed once
 
     @property
     def order(self) -> list[Rule]:
@@ -94,6 +183,14 @@ class RuleSet:
 
     def by_name(self, name: str) -> Rule:
         return next(r for r in self.order if r.name == name)
+
+    def in_force(self, day: dt.date | None = None) -> frozenset[str]:
+        """The names of the rules in force on a day (default: today)."""
+        day = day or dt.date.today()
+        if day not in self._in_force:
+            names = (r.name for r in self.order if self.calendar is None or self.calendar.rule_in_force(r.name, day))
+            self._in_force[day] = frozenset(names)
+        return self._in_force[day]
 
 
 def parse_rule(name: str, text: str, ontology: Ontology) -> Rule:
@@ -115,7 +212,9 @@ def parse_rule(name: str, text: str, ontology: Ontology) -> Rule:
 def load_rules(ontology: Ontology, folder: str = "rules") -> RuleSet:
     """Every rule under queries/<folder>/, ordered by what they read and write."""
     rules = [parse_rule(f.name[: -len(".rq")], f.read_text(encoding="utf-8"), ontology) for f in query_files(folder)]
-    return order_rules(rules)
+    ruleset = order_rules(rules)
+    ruleset.calendar = Calendar(ontology, rules)
+    return ruleset
 
 
 def order_rules(rules: list[Rule]) -> RuleSet:

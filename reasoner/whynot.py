@@ -12,10 +12,14 @@ relations between the scenario's nodes, and types of its parties. Each proposal
 is then checked: the facts are changed, the act is decided again, and the
 proposal is kept only if the rule's finding then decides the act. So every
 answer is a real counterfactual of the rules, never a guess.
+
+Only the rules in force on the evaluation date are proposed, or traced for the
+facts they derive: a counterfactual changes the facts, never the date.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import product
@@ -153,6 +157,7 @@ class WhyNot:
         self.alternatives = {r.name: alternatives(r) for r in rules.order}
         self.finding_rules = [r for r in rules.order if any(p == HK.provision for _, p, _ in r.template)]
         self.writers: dict[object, list[Rule]] = {}
+        self._active: frozenset[str] = rules.in_force()  # the rules in force on the date being explained
         for rule in rules.order:
             for _, p, o in rule.template:
                 key = o if p == RDF.type else p
@@ -160,12 +165,19 @@ class WhyNot:
                     self.writers.setdefault(key, []).append(rule)
 
     def counterfactuals(
-        self, act, facts: Graph, derived: Graph, outcome: tuple, decide: Callable[[Graph], dict]
+        self,
+        act,
+        facts: Graph,
+        derived: Graph,
+        outcome: tuple,
+        decide: Callable[[Graph], dict],
+        as_of: dt.date | None = None,
     ) -> list[Counterfactual]:
         """Changes of the stated facts under which the act would be decided otherwise.
 
         ``outcome`` is the act's (decision, basis, deciding rule names) now;
-        ``decide`` takes changed facts and returns each act's outcome under them.
+        ``decide`` takes changed facts and returns each act's outcome under them;
+        ``as_of``: the evaluation date (default today), whose rules alone are used.
 
         Two kinds: a rule that does not decide the act now would decide it (a
         provision that nearly applied), or a stated fact would defeat a rule that
@@ -173,8 +185,11 @@ class WhyNot:
         """
         world = ReadOnlyGraphAggregate([self.ontology.closure, derived])  # read, never copied
         decision, _, deciding = outcome
+        self._active = self.rules.in_force(as_of)
         proposals: dict[tuple, Rule] = {}
         for rule in self.finding_rules:
+            if rule.name not in self._active:
+                continue
             for alternative in self.alternatives[rule.name]:
                 if rule.name in deciding:
                     options = self._defeaters(alternative, act, world, facts)
@@ -232,7 +247,7 @@ class WhyNot:
         """How to make one missing fact true: state it, or state what the rule deriving it needs."""
         s, p, o = triple
         key = o if p == RDF.type else p
-        writers = self.writers.get(key, [])
+        writers = [w for w in self.writers.get(key, []) if w.name in self._active]
         if writers and depth > 0:
             options = []
             for writer in writers:
