@@ -298,3 +298,58 @@ def test_regenerating_gives_the_same_file(tmp_path):
     assert out.read_bytes() == PROVISIONS.read_bytes(), (
         "ontology/provisions.ttl is stale: run tools/extract_provisions.py"
     )
+
+
+# --- history (tools/provision_history.yaml) ------------------------------------------
+
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
+HISTORY = ROOT / "tools" / "provision_history.yaml"
+
+
+def extractor():
+    """tools/extract_provisions.py as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("extract_provisions", ROOT / "tools" / "extract_provisions.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_paragraph_takes_its_sections_default(graph):
+    """164.506(c)(2) was not amended in 2013: in force since the 2002 modifications that wrote 164.506."""
+    node = HKP["45-CFR-164.506-c-2"]
+    assert graph.value(node, ELI.first_date_entry_in_force) == Literal("2002-10-15", datatype=XSD.date)
+    assert list(graph.objects(node, HK.adoptedBy)) == [HKP["67-FR-53182"]]
+
+
+def test_an_entry_holds_for_the_paragraphs_under_it(graph):
+    """164.502(a)(5) was added in 2013: so were its sub-paragraphs; (a)(5)(iii) has its own (2024) entry."""
+    for name in ("45-CFR-164.502-a-5-ii-B-2-viii", "45-CFR-164.502-a-5-i-A-1"):
+        assert graph.value(HKP[name], ELI.first_date_entry_in_force) == Literal("2013-03-26", datatype=XSD.date)
+        assert graph.value(HKP[name], HK.adoptedBy) == HKP["78-FR-5566"]
+    assert graph.value(HKP["45-CFR-164.502-a-5-iii"], ELI.first_date_entry_in_force) == Literal(
+        "2024-06-25", datatype=XSD.date
+    )
+
+
+@pytest.mark.skipif(not REGULATIONS.is_dir(), reason="../shared/regulations is not beside the checkout")
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("provisions:\n  45-CFR-164.999-a: {since: 2013-03-26, by: 78-FR-5566}\n", "is no provision"),
+        ("provisions:\n  45-CFR-164.506-c-2: {since: 2013-03-26, by: 99-FR-1}\n", "names no document"),
+        ("sections:\n  45 CFR 160.103: {since: 2002-10-15, by: [65-FR-82462]}\n", "no default for section"),
+    ],
+)
+def test_the_history_is_checked(tmp_path, change, message):
+    """A history that names an unknown provision or document, or leaves a section without a default, is refused."""
+    import yaml
+
+    data = yaml.safe_load(HISTORY.read_text(encoding="utf-8"))
+    data |= yaml.safe_load(change)
+    path = tmp_path / "history.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        extractor().build(REGULATIONS, REGULATIONS.parent / "sources", path)
