@@ -62,15 +62,14 @@ class RecordWriter:
         """A counterfactual of whynot.py, in the scenario's own names."""
         citations = [self.ontology.provision_by_label(label).citation for label in found.rule.provisions]
         changes = [{("add" if c.add else "remove"): [self.name(x) for x in c.triple]} for c in found.changes]
-        said = "; ".join(("" if c.add else "not ") + " ".join(self.name(x) for x in c.triple) for c in found.changes)
-        return {
+        counterfactual = {
             "rule": found.rule.name,
             "provisions": citations,
-            "changes": changes,
+            "changes": sorted(changes, key=_change_order),
             "decision": found.decision,
             "basis": found.basis,
-            "text": f"{', '.join(citations)}: {found.decision} if {said}",
         }
+        return counterfactual | {"text": _counterfactual_text(counterfactual)}
 
     # --- parts of the record ------------------------------------------------
 
@@ -148,11 +147,16 @@ class RecordWriter:
         }
 
     def _derived_facts(self, findings) -> list[dict]:
-        """The facts rules derived about the nodes the deciding rules matched, and which rules."""
+        """The facts rules derived among the nodes the deciding rules matched, and which rules.
+
+        A derived fact linking a matched node to one the rules did not match (the actor's
+        relationship with every other patient, say) does not explain this act, and is left out.
+        """
         nodes = {v for f in findings if (firing := self.made_by.get(f)) for v in firing.bindings.values()}
         found = []
         for (s, p, o), firing in self.fact_by.items():
-            if s in nodes and p != HK.outcome and p != HK.decidedBy:
+            about_matched = o in nodes or isinstance(o, Literal) or str(o).startswith(HK)
+            if s in nodes and about_matched and p != HK.outcome and p != HK.decidedBy:
                 found.append(
                     {
                         "fact": [self.name(s), self.name(p), self.name(o)],
@@ -199,3 +203,44 @@ class RecordWriter:
                     return f"{self.name(s)}.{self.name(p)}"
             return "(an unnamed node)"
         return self.scenario.local_id(node)
+
+
+# --- the order of a record's lists --------------------------------------------------
+
+
+def in_order(record: dict) -> dict:
+    """Sort the lists of an act's record whose order follows the names it writes.
+
+    Findings go by rule, provisions and matched facts; derived facts by fact; the
+    changes of a counterfactual by what they state; counterfactuals smallest first.
+    Written once, here, so that a record renamed (``hipaa-kg batch`` reuses the record
+    of one event for another of the same case) is ordered as if decided afresh.
+    """
+    explanation = record["explanation"]
+    for key in ("decidedBy", "findings", "minimumNecessary"):
+        if key in explanation:
+            explanation[key].sort(key=_finding_order)
+    explanation["derivedFacts"].sort(key=lambda f: (f["fact"], f["rule"]))
+    for key in ("whyNot", "wouldChange"):
+        for counterfactual in explanation.get(key, ()):
+            counterfactual["changes"].sort(key=_change_order)
+            counterfactual["text"] = _counterfactual_text(counterfactual)
+        explanation.get(key, []).sort(
+            key=lambda c: (len(c["changes"]), c["rule"], [_change_order(x) for x in c["changes"]])
+        )
+    return record
+
+
+def _finding_order(finding: dict) -> tuple:
+    return (finding["rule"] or "", tuple(finding["provisions"]), tuple(sorted(finding["facts"].items())))
+
+
+def _change_order(change: dict) -> tuple:
+    return ("add" not in change, tuple(next(iter(change.values()))))
+
+
+def _counterfactual_text(counterfactual: dict) -> str:
+    said = "; ".join(
+        ("" if "add" in c else "not ") + " ".join(next(iter(c.values()))) for c in counterfactual["changes"]
+    )
+    return f"{', '.join(counterfactual['provisions'])}: {counterfactual['decision']} if {said}"
