@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,6 +29,15 @@ from .resources import ontology_file
 TOP_LEVEL_KEYS = ("title", "source", "asOf", "context", "facts", "expect", "nearMissOf", "note")
 LOCAL_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.~-]*$")
 SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonld": "json", ".ttl": "turtle"}
+
+# rdflib reports an ill-typed literal (a date 2025-02-30, a boolean "maybe") with a
+# logged warning and traceback, or a Python warning, each quoting the value: the
+# value may be health information, and validation names the node and property
+# without it. Nothing rdflib logs reaches standard error or the application's logs.
+_RDFLIB_LOG = logging.getLogger("rdflib")
+_RDFLIB_LOG.addHandler(logging.NullHandler())
+_RDFLIB_LOG.propagate = False
+warnings.filterwarnings("ignore", category=UserWarning, module=r"rdflib\.")
 
 
 @dataclass
@@ -149,20 +160,26 @@ def _read_yaml(source: str, text: str) -> tuple[Any, dict[str, int]]:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
-        raise ScenarioError(source, f"not valid YAML: {e.problem or e.context}", line) from None
+        raise ScenarioError(source, f"not valid YAML: {_plain(e.problem or e.context or '')}", line) from None
     except yaml.YAMLError as e:
-        raise ScenarioError(source, f"not valid YAML: {e}") from None
+        raise ScenarioError(source, f"not valid YAML: {_plain(str(e))}") from None
+    except RecursionError:
+        raise ScenarioError(source, TOO_DEEP) from None
     finally:
         loader.dispose()
     return data, _id_lines(node) if node is not None else {}
 
 
 def _id_lines(node: yaml.Node) -> dict[str, int]:
-    """The line of each mapping that has an ``id``, by id."""
+    """The line of each mapping that has an ``id``, by id (each node once: an alias may make a cycle)."""
     lines: dict[str, int] = {}
     stack = [node]
+    seen: set[int] = set()
     while stack:
         current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
         if isinstance(current, yaml.MappingNode):
             for key, value in current.value:
                 if key.value == "id" and isinstance(value, yaml.ScalarNode):
@@ -178,6 +195,8 @@ def _read_json(source: str, text: str) -> tuple[Any, dict[str, int]]:
         return json.loads(text), {}
     except json.JSONDecodeError as e:
         raise ScenarioError(source, f"not valid JSON: {e.msg}", e.lineno) from None
+    except RecursionError:
+        raise ScenarioError(source, TOO_DEEP) from None
 
 
 def _from_mapping(source: str, data: Any, lines: dict[str, int]) -> Scenario:
@@ -255,8 +274,10 @@ def _parse_jsonld(source: str, doc: dict, base: str | None) -> Graph:
     graph = Graph()
     try:
         graph.parse(data=json.dumps(doc), format="json-ld", base=base)
+    except RecursionError:
+        raise ScenarioError(source, TOO_DEEP) from None
     except Exception as e:  # rdflib raises many kinds of error for bad JSON-LD
-        raise ScenarioError(source, f"not valid JSON-LD: {e}") from None
+        raise ScenarioError(source, f"not valid JSON-LD: {_plain(str(e)) or type(e).__name__}") from None
     return graph
 
 
@@ -265,10 +286,31 @@ def _from_turtle(source: str, text: str) -> Scenario:
     try:
         graph.parse(data=text, format="turtle", publicID=Path(source).resolve().as_uri())
     except BadSyntax as e:
-        raise ScenarioError(source, f"not valid Turtle: {e._why}", e.lines + 1) from None
+        raise ScenarioError(source, f"not valid Turtle: {_plain(e._why)}", e.lines + 1) from None
+    except RecursionError:
+        raise ScenarioError(source, TOO_DEEP) from None
     except Exception as e:
-        raise ScenarioError(source, f"not valid Turtle: {e}") from None
+        raise ScenarioError(source, f"not valid Turtle: {_plain(str(e)) or type(e).__name__}") from None
     return Scenario(source, graph)
+
+
+TOO_DEEP = "nested too deeply to read (see HIPAA_KG_MAX_DEPTH)"
+
+
+def _plain(message: str, limit: int = 160) -> str:
+    """A parser's message as one short line, without the text it quotes from the file.
+
+    Parsers quote what they could not read ('bad escape: ...', 'invalid literal
+    for int(): "..."'), which may be a value about a person: each quoted passage
+    longer than two characters becomes '...' (a quoted '.' or '}' is syntax, and
+    stays), the message keeps its first ``limit`` characters, and line breaks and
+    control characters become spaces.
+    """
+    message = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", lambda m: m[0] if len(m[0]) <= 4 else "'...'", message)
+    message = re.sub(r"(escape|characters?)\b[: ]+\S+", r"\1", message)
+    message = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", message)
+    message = re.sub(r" {2,}", " ", message).strip()
+    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def _as_of(source: str, value: Any) -> dt.date | None:

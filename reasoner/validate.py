@@ -38,9 +38,17 @@ class Violation:
         return found
 
     def one_line(self, source: str) -> str:
+        """The violation on one line: the file, line, node, property and message (never a literal value)."""
         where = f"{source}:{self.line}" if self.line else source
-        path = f" {self.path}:" if self.path else ""
-        return f"{where}: {self.severity.lower()}: node '{self.focus}':{path} {self.message}"
+        path = f" {shown(self.path)}:" if self.path else ""
+        return f"{where}: {self.severity.lower()}: node '{shown(self.focus)}':{path} {shown(self.message, 400)}"
+
+
+def shown(name: str, limit: int = 120) -> str:
+    """A name as the one line of a message: control characters and line breaks escaped, a long name cut."""
+    if not name.isprintable():
+        name = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+    return name if len(name) <= limit else name[: limit - 3] + "..."
 
 
 class Validator:
@@ -76,7 +84,7 @@ class Validator:
             value = report.value(result, SH.value)
             message = str(report.value(result, SH.resultMessage) or "does not conform")
             if isinstance(value, URIRef) and message.startswith("unknown"):
-                message = f"{message} '{self._name(scenario, value)}'{self._suggest(value)}"
+                message = f"{message} '{shown(self._name(scenario, value))}'{self._suggest(value)}"
             found.append(
                 Violation(
                     focus=self._name(scenario, focus),

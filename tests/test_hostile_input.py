@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from reasoner.errors import ScenarioError
-from reasoner.scenario import Limits, load
+from reasoner.scenario import Limits, _plain, load
 
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True)
@@ -86,7 +86,7 @@ def test_nothing_is_fetched(tmp_path):
     remote.write_text('{"@context": "https://example.org/context.jsonld", "@graph": []}')
     remote_yaml = tmp_path / "remote.yaml"
     remote_yaml.write_text("context: {'@import': 'https://example.org/c.jsonld'}\nfacts: []\n")
-    examples = sorted(str(p) for p in (ROOT / "examples").glob("*"))[:6]
+    examples = sorted(str(p) for p in (ROOT / "examples").glob("*") if p.suffix in (".yaml", ".jsonld", ".ttl"))[:6]
     out = subprocess.run(
         [
             sys.executable,
@@ -106,3 +106,113 @@ def test_nothing_is_fetched(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[0, 0, 2, 2]"
     assert "never fetched" in out.stderr
+
+
+# --- what the fuzzer found (bench/fuzz.py): each case gave a traceback, a hang or a stray line ----
+
+
+@pytest.fixture
+def evaluate(reasoner, monkeypatch, capsys):
+    """``hipaa-kg evaluate --format json FILE`` in process, with the session's reasoner: (status, stdout, stderr)."""
+    from reasoner import cli
+
+    monkeypatch.setattr(cli, "Reasoner", lambda **options: reasoner)
+
+    def run(path, *options):
+        status = cli.main(["evaluate", "--format", "json", *options, str(path)])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+def one_error_line(path, err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"hipaa-kg: {path}"), err
+    return lines[0]
+
+
+def test_a_yaml_alias_cycle_is_refused_at_once(tmp_path):
+    """An alias inside its own anchor made a cycle that the line index walked for ever (fuzz case 148)."""
+    path = tmp_path / "cycle.yaml"
+    path.write_text("facts: &f\n  - &n {id: loop, type: Individual, treats: *n}\n  - *f\n")
+    with pytest.raises(ScenarioError, match="HIPAA_KG_MAX"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("deep.json", '{"facts": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        ("deep.jsonld", '{"@graph": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        ("deep.yaml", "facts: " + "[" * 100_000 + "]" * 100_000 + "\n"),
+        ("deep.ttl", "<a> <b> " + "( " * 100_000 + " )" * 100_000 + " .\n"),
+    ],
+    ids=["json", "jsonld", "yaml", "turtle"],
+)
+def test_nesting_deeper_than_python_recurses_is_one_line(evaluate, tmp_path, name, text):
+    """Parsers recurse: nesting past Python's recursion limit was an internal error (exit 3)."""
+    path = tmp_path / name
+    path.write_text(text)
+    status, _, err = evaluate(path)
+    assert status == 2
+    assert "nested" in one_error_line(path, err)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "date.json",
+            '{"facts": [{"id": "p", "type": "Individual", '
+            '"dateOfDeath": {"@value": "2025-02-30", "@type": "xsd:date"}}]}',
+        ),
+        (
+            "boolean.ttl",
+            "@prefix hk: <https://w3id.org/hipaa-kg/> .\n"
+            '<p> a hk:Individual ; hk:minor "maybe"^^<http://www.w3.org/2001/XMLSchema#boolean> .\n',
+        ),
+        ("iri.yaml", "facts: [{id: p, type: 'Indi`vidual'}]\n"),
+    ],
+    ids=["date", "boolean", "iri"],
+)
+def test_rdflib_says_nothing_about_ill_typed_values(evaluate, tmp_path, name, text):
+    """rdflib logged a traceback quoting an ill-typed date, or warned with a boolean's text, on standard error."""
+    path = tmp_path / name
+    path.write_text(text)
+    status, _, err = evaluate(path)
+    assert status in (0, 1)
+    assert all(line.startswith(f"hipaa-kg: {path}") for line in err.splitlines()), err
+    assert "2025-02-30" not in err and "maybe" not in err and "Traceback" not in err
+
+
+def test_turtle_errors_do_not_quote_the_file(evaluate, tmp_path):
+    """rdflib's message shows the text around the error; the line names only the line and the problem."""
+    path = tmp_path / "bad.ttl"
+    path.write_text('<a> <b> "SECRET" "x" .\n')
+    status, _, err = evaluate(path)
+    assert status == 2
+    assert "SECRET" not in one_error_line(path, err) and ":1: not valid Turtle: expected '.'" in err
+
+
+def test_parser_messages_keep_syntax_and_drop_quoted_text():
+    assert _plain("expected '.' or '}' at end") == "expected '.' or '}' at end"
+    assert _plain("invalid literal for int(): 'Jane Roe'") == "invalid literal for int(): '...'"
+    assert _plain("bad string literal hex escape: 12G4") == "bad string literal hex escape"
+    assert _plain("Unicode error appending characters e9 to string, because\n\tx") == (
+        "Unicode error appending characters to string, because x"
+    )
+    assert len(_plain("x" * 1000)) == 160
+
+
+def test_a_name_with_a_line_break_stays_on_one_line(evaluate, tmp_path):
+    """A type IRI with a tab and a line break printed a violation over two lines."""
+    path = tmp_path / "names.ttl"
+    path.write_text(
+        "@prefix hk: <https://w3id.org/hipaa-kg/> .\n"
+        "<https://example.org/p> a <https://w3id.org/hipaa-kg/Indi\\u0009vid\\u000Aual> .\n"
+    )
+    status, _, err = evaluate(path)
+    assert status == 1
+    assert "unknown type 'Indi\\tvid\\nual'" in err
+    assert all(line.startswith(f"hipaa-kg: {path}") for line in err.splitlines()), err
