@@ -579,12 +579,14 @@ class History:
     @staticmethod
     def _text(entry: dict, url: str) -> list[tuple[str, str]]:
         found = [("schema:url", literal(url, "xsd:anyURI"))]
+        about = " ".join(entry.get("about", "").split())
         if entry.get("text"):
             found.append(("hk:text", literal(" ".join(entry["text"].split()))))
-        else:
-            found.append(("hk:textNotHeld", literal(" ".join(entry["about"].split()))))
-        if entry.get("text") and entry.get("about"):
-            found.append(("rdfs:comment", literal(" ".join(entry["about"].split()))))
+            if about:
+                found.append(("rdfs:comment", literal(about)))
+        else:  # never a text from memory: a summary that says it is one
+            found.append(("hk:text", literal(f"Text not held offline; what it provided: {about}")))
+            found.append(("hk:textNotHeld", "true"))
         found += [("rdfs:seeAlso", literal(u, "xsd:anyURI")) for u in entry.get("sources", [])]
         return found
 
