@@ -153,7 +153,12 @@ def _check_size(source: str, data: Any, limits: Limits) -> None:
 
 
 def _read_yaml(source: str, text: str) -> tuple[Any, dict[str, int]]:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters (a NUL byte) here, before parsing
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise ScenarioError(source, f"not valid YAML: {_plain(e.reason)} (U+{code:04X})", line) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -307,7 +312,7 @@ def _plain(message: str, limit: int = 160) -> str:
     control characters become spaces.
     """
     message = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", lambda m: m[0] if len(m[0]) <= 4 else "'...'", message)
-    message = re.sub(r"(escape|characters?)\b[: ]+\S+", r"\1", message)
+    message = re.sub(r"(hex escape|illegal escape|appending characters)[: ]+\S+", r"\1", message)
     message = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", message)
     message = re.sub(r" {2,}", " ", message).strip()
     return message if len(message) <= limit else message[: limit - 3] + "..."

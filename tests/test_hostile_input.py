@@ -216,3 +216,98 @@ def test_a_name_with_a_line_break_stays_on_one_line(evaluate, tmp_path):
     assert status == 1
     assert "unknown type 'Indi\\tvid\\nual'" in err
     assert all(line.startswith(f"hipaa-kg: {path}") for line in err.splitlines()), err
+
+
+# --- no literal value of a scenario on standard error ------------------------------------------
+#
+# Error lines name the file, the line, the node id, the property and the problem; an
+# unknown term is named (it is vocabulary, with the nearest known term suggested). The
+# values a person wrote about someone are never repeated: names and notes (label,
+# comment, note, properties of other vocabularies), dates, booleans written as text,
+# and the title. Node ids are how errors point, so they are shown.
+
+MARK = "Zq7Marker"
+
+
+def marked(n: int) -> str:
+    return f"{MARK}{n}x"
+
+
+LEAKY = {
+    "labels.yaml": f"""title: {marked(1)}
+note: {marked(2)}
+facts:
+  - {{id: p, type: Individual, label: {marked(3)}, comment: {marked(4)}, dateOfDeath: {marked(5)}, minor: {marked(6)}}}
+  - {{id: c, type: HealthCareProvider, transmitsStandardTransactions: {marked(7)}, treats: p}}
+  - id: d1
+    type: Disclosure
+    actor: c
+    recipient: nobody
+    information: {{type: ProtectedHealthInformation, about: p, label: {marked(8)}}}
+    purpose: Treatment
+    requiredByLaw: {marked(9)}
+""",
+    "other-vocabulary.yaml": f"""context: {{ex: "https://example.org/v/"}}
+facts:
+  - {{id: p, type: Individual, "ex:name": {marked(10)}, name: {marked(11)}}}
+  - {{id: d1, type: Use, actor: p, information: {{about: p}}, "ex:note": {marked(12)}}}
+""",
+    "typed.jsonld": f"""{{"@graph": [
+  {{"id": "p", "type": "Individual", "dateOfDeath": {{"@value": "{marked(13)}", "@type": "xsd:date"}},
+   "label": {{"@value": "{marked(14)}", "@language": "not a language"}}}},
+  {{"id": "q", "type": "Individual", "minor": {{"@value": "{marked(15)}", "@type": "xsd:boolean"}}}}
+]}}""",
+    "typed.ttl": f"""@prefix hk: <https://w3id.org/hipaa-kg/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<p> a hk:Individual ; hk:dateOfDeath "{marked(16)}"^^xsd:date ; hk:minor "{marked(17)}"^^xsd:boolean ;
+    hk:deceased "{marked(18)}" ; <http://www.w3.org/2000/01/rdf-schema#label> "{marked(19)}"@en .
+""",
+    "asof.yaml": f"asOf: {marked(20)}\nfacts: [{{id: p, type: Individual}}]\n",
+    "broken.yaml": f"title: {marked(21)}\nfacts:\n  - {{id: p, label: '{marked(22)}\n",
+    "broken.json": f'{{"facts": [{{"id": "p", "label": "{marked(23)}" "x"}}]}}',
+    "broken.ttl": f'<p> <https://w3id.org/hipaa-kg/note> "{marked(24)}" "{marked(25)}" .\n',
+    "broken-string.ttl": f'<p> <https://w3id.org/hipaa-kg/note> "{marked(26)}\n',
+    "broken.jsonld": f'{{"@graph": [{{"@id": "p", "label": {{"@value": "{marked(27)}", "@type": 5}}}}]}}',
+    "tag.yaml": f"facts: [{{id: p, type: Individual, label: !!binary {marked(28)}}}]\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEAKY))
+def test_no_literal_value_is_echoed(evaluate, tmp_path, name):
+    """Broken scenarios with marked literal values: no line on standard error, no violation message, repeats one."""
+    path = tmp_path / name
+    path.write_text(LEAKY[name])
+    status, out, err = evaluate(path)
+    assert status in (1, 2), (status, err)
+    assert err and MARK not in err, err
+    if status == 1:
+        import json
+
+        messages = [v["message"] for s in json.loads(out)["scenarios"] for v in s["violations"]]
+        assert messages and not any(MARK in m for m in messages), messages
+
+
+def test_a_control_character_in_yaml_is_one_line(evaluate, tmp_path):
+    """The YAML reader refuses a NUL byte before parsing, outside the parser's errors: it was exit 3 (fuzz case 763)."""
+    path = tmp_path / "nul.yaml"
+    path.write_bytes(b"facts:\n  - x\x00\n")
+    status, _, err = evaluate(path)
+    assert status == 2
+    assert one_error_line(path, err).endswith(":2: not valid YAML: special characters are not allowed (U+0000)")
+
+
+def test_no_literal_value_reaches_standard_error_of_the_command(tmp_path):
+    """The same files through the command in a process of its own: Python warnings and rdflib's log included."""
+    paths = []
+    for name, text in sorted(LEAKY.items()):
+        (tmp_path / name).write_text(text)
+        paths.append(str(tmp_path / name))
+    out = subprocess.run(
+        [sys.executable, "-m", "reasoner.cli", "evaluate", "--format", "json", *paths],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 2
+    assert MARK not in out.stderr, out.stderr
+    assert all(line.startswith("hipaa-kg: ") for line in out.stderr.splitlines()), out.stderr
