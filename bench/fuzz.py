@@ -128,11 +128,14 @@ def _shared_reasoner(**options):
     return _REASONERS[key]
 
 
-def _init_worker(folder: str, timeout: float) -> None:
+def _init_worker(folder: str, timeout: float, memory: int) -> None:
+    import resource
+
     import reasoner.cli
 
+    if memory:  # a case that would exhaust memory fails with MemoryError instead of swapping the machine
+        resource.setrlimit(resource.RLIMIT_AS, (memory * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
     reasoner.cli.Reasoner = _shared_reasoner
-    signal.signal(signal.SIGALRM, _on_alarm)
     _WORKER.update(folder=Path(folder), timeout=timeout)
 
 
@@ -145,6 +148,7 @@ def run_in_process(case: Case, path: Path, timeout: float) -> tuple[object, str,
 
     path.write_bytes(case.data)
     out, err = io.StringIO(), io.StringIO()
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -156,6 +160,7 @@ def run_in_process(case: Case, path: Path, timeout: float) -> tuple[object, str,
         err.write("".join(traceback.format_exception(e)))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
         path.unlink(missing_ok=True)
     return status, out.getvalue(), err.getvalue()
 
@@ -238,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--subprocess", type=int, default=30, help="cases also run by the hipaa-kg command")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a case may take (default 120)")
+    parser.add_argument("--memory", type=int, default=4096, help="address space of a worker, MiB (0: no limit)")
     parser.add_argument("--json", help="write the figures and the failures to this file")
     parser.add_argument("--show", type=int, metavar="INDEX", help="write case INDEX to a file and say which")
     args = parser.parse_args(argv)
@@ -253,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="hipaa-kg-fuzz-") as folder:
         context = multiprocessing.get_context("fork")
-        with context.Pool(args.workers, _init_worker, (folder, args.timeout), maxtasksperchild=2000) as pool:
+        with context.Pool(
+            args.workers, _init_worker, (folder, args.timeout, args.memory), maxtasksperchild=2000
+        ) as pool:
             jobs = [(i, args.seed) for i in range(args.cases)]
             for n, result in enumerate(pool.imap_unordered(run_indexed, jobs, chunksize=4), 1):
                 results.append(result)
