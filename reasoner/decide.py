@@ -16,7 +16,7 @@ from rdflib import RDF, Graph, Literal, URIRef
 from .engine import Derivation, Engine
 from .namespaces import HK
 from .ontology import Ontology, load_ontology
-from .record import RecordWriter
+from .record import RecordWriter, in_order
 from .rules import RuleSet, load_rules
 from .scenario import Scenario, load
 from .validate import Validator, Violation
@@ -101,7 +101,7 @@ class Reasoner:
             not_in_force = self._not_in_force(act, result.derivation, writer)
             if not_in_force:
                 record["explanation"]["notInForce"] = not_in_force
-            result.acts.append(record)
+            result.acts.append(in_order(record))
         return result
 
     def _derive(self, facts: Graph, as_of: dt.date) -> Derivation:

@@ -32,6 +32,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 from .namespaces import HK
 from .ontology import Ontology
+from .reach import act_reach, is_node
 from .rules import Rule, RuleSet
 
 MAX_CHANGES = 3  # a proposal that needs more changes than this is not a near miss
@@ -184,6 +185,8 @@ class WhyNot:
         decides it now (what the decision rests on).
         """
         world = ReadOnlyGraphAggregate([self.ontology.closure, derived])  # read, never copied
+        reached = act_reach(facts, derived, act)
+        world.hidden = {x for s, p, o in facts for x in (s, o) if x == s or is_node(p, o)} - reached
         decision, _, deciding = outcome
         self._active = self.rules.in_force(as_of)
         proposals: dict[tuple, Rule] = {}
@@ -296,7 +299,8 @@ def _match(patterns, bindings: dict, world: Graph) -> list[tuple] | None:
             if isinstance(p, Variable) or (isinstance(s, Variable) and isinstance(o, Variable)):
                 continue
             query = tuple(None if isinstance(x, Variable) else x for x in (s, p, o))
-            match = next(iter(sorted(world.triples(query))), None)
+            hidden = getattr(world, "hidden", ())  # nodes the act does not reach are never proposed (reach.py)
+            match = next((t for t in sorted(world.triples(query)) if t[0] not in hidden and t[2] not in hidden), None)
             if match is not None:
                 for variable, value in zip((s, p, o), match, strict=True):
                     if isinstance(variable, Variable):
