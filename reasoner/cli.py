@@ -14,11 +14,14 @@ import json
 import os
 import sys
 import tempfile
+from itertools import chain
 from pathlib import Path
 
 import networkx as nx
 from rdflib import Graph
 
+from . import batch as batch_run
+from .batch import Settings
 from .coverage import STATUSES, inventory, summary
 from .decide import Reasoner, Result
 from .engine import ENGINES
@@ -28,6 +31,7 @@ from .explain import RENDERERS, explain
 from .knowledge import knowledge_graph, references
 from .provenance import decision_graph
 from .query import format_answer, run_query
+from .serve import DEFAULT_PORT, oxigraph, records_graph, serve
 
 FORMATS = ("text", "json", "turtle")
 
@@ -96,6 +100,36 @@ def _parser() -> argparse.ArgumentParser:
     refs.add_argument("-o", "--output", help="write to this file (replaced whole)")
     refs.set_defaults(run=_references)
 
+    batch = commands.add_parser(
+        "batch", help="decide an audit log (JSON Lines or CSV): one decision record per event, in input order"
+    )
+    batch.add_argument("events", metavar="EVENTS", help="the log: .jsonl/.ndjson or .csv, one use or disclosure a line")
+    batch.add_argument("-o", "--output", required=True, metavar="DECISIONS.jsonl", help="the records (JSON Lines)")
+    batch.add_argument("--parties", required=True, metavar="PARTIES", help="a scenario file of the parties")
+    batch.add_argument("--workers", type=_positive, default=1, help="local processes (default: 1)")
+    batch.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler")
+    batch.add_argument("--strict", action="store_true", help="stop at the first malformed event (exit 2)")
+    batch.add_argument("--as-of", type=_date, help="the date whose rules apply to events without a date")
+    batch.add_argument("--engine", choices=ENGINES, default="oxigraph", help="SPARQL engine (default: oxigraph)")
+    batch.add_argument("--chunk", type=_positive, default=batch_run.CHUNK, help="events read and written at a time")
+    progress = batch.add_mutually_exclusive_group()
+    progress.add_argument("--progress", action="store_true", default=None, help="a progress bar (default: on a tty)")
+    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    batch.set_defaults(run=_batch)
+
+    serve_ = commands.add_parser(
+        "serve", help="a read-only SPARQL 1.1 endpoint (Oxigraph) over the knowledge graph and decisions, on loopback"
+    )
+    serve_.add_argument("--decisions", nargs="*", default=[], metavar="FILE", help="decision files of hipaa-kg batch")
+    serve_.add_argument("--data", nargs="*", default=[], metavar="FILE", help="scenario files to decide and add")
+    serve_.add_argument("--port", type=_positive, default=DEFAULT_PORT, help=f"on 127.0.0.1 (default: {DEFAULT_PORT})")
+    serve_.add_argument("--location", metavar="DIR", help="keep the store in this folder (default: a temporary one)")
+    serve_.set_defaults(run=_serve)
+
+    docs = commands.add_parser("docs", help="write the ontology's HTML documentation, Turtle and JSON-LD to a folder")
+    docs.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder (replaced whole)")
+    docs.set_defaults(run=_docs)
+
     coverage = commands.add_parser(
         "coverage", help="the inventory of 164.502-164.514: each paragraph's rules, test scenarios and status"
     )
@@ -115,6 +149,16 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="scenario files (.yaml, .yml, .json, .jsonld, .ttl)")
     parser.add_argument("--engine", choices=ENGINES, default="oxigraph", help="SPARQL engine (default: oxigraph)")
     parser.add_argument("--as-of", type=_date, help="decide under the rules of this date (YYYY-MM-DD)")
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return number
 
 
 def _date(text: str) -> dt.date:
@@ -242,6 +286,44 @@ def _references(args) -> int:
         edges = "".join(f'  "{a}" -> "{b}";\n' for a, b in sorted(graph.edges))
         text = "digraph references {\n  rankdir=LR;\n" + edges + "}\n"
     _write(text, args.output)
+    return 0
+
+
+def _batch(args) -> int:
+    settings = Settings(parties=args.parties, as_of=args.as_of or dt.date.today(), engine=args.engine)
+    found = batch_run.run(
+        args.events,
+        args.output,
+        settings,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        strict=args.strict,
+        progress=args.progress,
+        chunk=args.chunk,
+        report=lambda line: print(f"hipaa-kg: {line}", file=sys.stderr),
+    )
+    print(f"hipaa-kg: {found.line(args.output)}", file=sys.stderr)
+    return 1 if found.failed else 0
+
+
+def _serve(args) -> int:
+    oxigraph()  # installed? say so before loading anything
+    reasoner = Reasoner(why_not=False)
+    graph = knowledge_graph(reasoner.ontology, reasoner.rules)
+    for data in args.data:
+        result = reasoner.decide(data)
+        if result.derivation is None:
+            raise HipaaKgError(f"{data}: not a valid scenario; run 'hipaa-kg evaluate {data}' to see why")
+        decision_graph(reasoner.ontology, result.derivation, into=graph)
+    triples = chain(graph, *(records_graph(path) for path in args.decisions))
+    return serve(triples, args.port, args.location, lambda text: print(f"hipaa-kg: {text}", file=sys.stderr))
+
+
+def _docs(args) -> int:
+    from .docs import write_docs  # pyLODE is loaded only for this command
+
+    for path in write_docs(Path(args.output)):
+        print(path)
     return 0
 
 

@@ -1,0 +1,282 @@
+"""``hipaa-kg batch``: decide an audit log, one decision record per event, in input order.
+
+The log is read in chunks, so memory stays flat as it grows. Chunks are decided
+in this process, on local worker processes (``workers``), or on a Dask
+distributed cluster (``scheduler``: a dask.bag over a window of chunks at a
+time); each process decides each distinct case once (cases.py).
+
+Nothing is lost: records are appended to ``OUT.partial``, flushed chunk by
+chunk, beside a manifest naming the inputs. A run that is killed and started
+again with the same inputs keeps the complete lines, drops a half-written last
+line, and goes on from the next event; the finished file is renamed to OUT, so
+OUT is never half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from .errors import HipaaKgError
+
+CHUNK = 2000  # events per chunk
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What decides a log's records: the same settings give the same records in every process."""
+
+    parties: str
+    as_of: dt.date
+    engine: str = "oxigraph"
+
+
+@dataclass
+class Summary:
+    events: int = 0
+    resumed: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def line(self, output: str) -> str:
+        rate = (self.events - self.resumed) / self.seconds if self.seconds else 0.0
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items()))
+        resumed = f" ({self.resumed} from an earlier run)" if self.resumed else ""
+        return f"{output}: {self.events} events{resumed}: {counts}; {self.seconds:.1f} s, {rate:,.0f} events/s"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.outcomes["malformed"] or self.outcomes["invalid"])
+
+
+# --- deciding a chunk (in any process) ----------------------------------------------
+
+_deciders: dict[Settings, object] = {}
+
+
+def _decider(settings: Settings):
+    """This process's decider for these settings, built on first use (the ontology loads once)."""
+    if settings not in _deciders:
+        from .cases import Decider, Parties
+        from .decide import Reasoner
+        from .scenario import load
+
+        reasoner = Reasoner(engine=settings.engine)
+        parties = Parties.load(reasoner, load(settings.parties))
+        _deciders.clear()
+        _deciders[settings] = Decider(reasoner, parties, settings.as_of)
+    return _deciders[settings]
+
+
+def decide_chunk(chunk: list[tuple[int, object]], settings: Settings) -> list[tuple[str, str]]:
+    """Each event's record line and its outcome (a decision, 'invalid' or 'malformed')."""
+    from .events import EventError
+
+    decider = _decider(settings)
+    done = []
+    for number, event in chunk:
+        if isinstance(event, EventError):
+            done.append((json.dumps({"line": number, "error": str(event)}), "malformed"))
+            continue
+        done.append(decider.record(number, event))
+    return done
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+def run(
+    events: str,
+    output: str,
+    settings: Settings,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    strict: bool = False,
+    progress: bool | None = None,
+    chunk: int = CHUNK,
+    report: Callable[[str], None] | None = None,
+) -> Summary:
+    """Decide the log EVENTS into OUTPUT (JSON Lines); resume an interrupted run of the same inputs."""
+    from .events import Columns, read_events
+    from .ontology import load_ontology
+
+    started = time.perf_counter()
+    columns = Columns(load_ontology())
+    partial, manifest = Path(output + ".partial"), Path(output + ".partial.json")
+    identity = _identity(events, settings)
+    _decider(settings)  # read PARTIES here first: a bad file is one error before any worker starts
+    done = _resume(partial, manifest, identity)
+    summary = Summary(resumed=done)
+    total = _count(events) if _show(progress) else None
+    bar = _bar(total, done, progress)
+    try:
+        with open(partial, "a", encoding="utf-8") as out:
+            stream = _chunks(islice(read_events(events, columns), done, None), chunk)
+            for results in _decided(stream, settings, workers, scheduler):
+                for text, outcome in results:
+                    if outcome in ("malformed", "invalid"):
+                        problem = _problem(events, text)
+                        if strict and outcome == "malformed":
+                            raise HipaaKgError(f"{problem} (--strict)")
+                        if report:
+                            report(problem)
+                    out.write(text + "\n")
+                    summary.outcomes[outcome] += 1
+                out.flush()
+                os.fsync(out.fileno())
+                bar.update(len(results))
+        os.replace(partial, output)
+        manifest.unlink(missing_ok=True)
+    except HipaaKgError:
+        if strict or not partial.stat().st_size:  # nothing to resume: leave nothing behind
+            partial.unlink(missing_ok=True)
+            manifest.unlink(missing_ok=True)
+        raise
+    finally:
+        bar.close()
+    summary.events = summary.resumed + sum(summary.outcomes.values())
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _problem(events: str, text: str) -> str:
+    """One line naming the event's line and what is wrong (never its values)."""
+    record = json.loads(text)
+    where = f"{events}:{record['line']}"
+    if "error" in record:
+        return f"{where}: {record['error']}"
+    first = next((v for v in record["violations"] if v["severity"] == "Violation"), record["violations"][0])
+    path = f" {first['path']}:" if first.get("path") else ""
+    return f"{where}: event '{record['id']}' is invalid: node '{first['focusNode']}':{path} {first['message']}"
+
+
+def _decided(stream: Iterator[list], settings: Settings, workers: int, scheduler: str | None) -> Iterator[list]:
+    """The chunks' results in input order, with at most a few chunks in flight."""
+    if scheduler:
+        yield from _on_dask(stream, settings, scheduler)
+    elif workers > 1:
+        yield from _on_processes(stream, settings, workers)
+    else:
+        for piece in stream:
+            yield decide_chunk(piece, settings)
+
+
+def _on_processes(stream, settings: Settings, workers: int) -> Iterator[list]:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or locks inherited
+    with context.Pool(workers) as pool:
+        pending: deque = deque()
+        for piece in stream:
+            pending.append(pool.apply_async(decide_chunk, (piece, settings)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def _on_dask(stream, settings: Settings, scheduler: str) -> Iterator[list]:
+    import dask.bag as db
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as e:
+        raise HipaaKgError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+    with client:
+        window = 2 * max(1, sum(client.nthreads().values()))
+        while True:
+            pieces = list(islice(stream, window))
+            if not pieces:
+                return
+            bag = db.from_sequence(pieces, npartitions=len(pieces))
+            yield from bag.map(decide_chunk, settings).compute(scheduler=client.get)
+
+
+def _chunks(events: Iterator, size: int) -> Iterator[list]:
+    while piece := list(islice(events, size)):
+        yield piece
+
+
+# --- resuming -----------------------------------------------------------------------
+
+
+def _identity(events: str, settings: Settings) -> dict:
+    from importlib.metadata import version
+
+    return {
+        "version": MANIFEST_VERSION,
+        "hipaa-kg": version("hipaa-kg"),
+        "events": _digest(events),
+        "parties": _digest(settings.parties),
+        "asOf": settings.as_of.isoformat(),
+        "engine": settings.engine,
+    }
+
+
+def _digest(path: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+    except OSError as e:
+        raise HipaaKgError(f"{path}: cannot read the file: {e.strerror or e}") from None
+    return digest.hexdigest()
+
+
+def _resume(partial: Path, manifest: Path, identity: dict) -> int:
+    """How many records an interrupted run of the same inputs left (its half-written line dropped); 0 if none."""
+    try:
+        earlier = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else None
+    except (OSError, ValueError):
+        earlier = None
+    if earlier != identity or not partial.exists():
+        _write_manifest(manifest, identity)
+        partial.write_text("", encoding="utf-8")
+        return 0
+    with open(partial, "rb+") as f:
+        data = f.read()
+        keep = data.rfind(b"\n") + 1
+        f.truncate(keep)
+    return data[:keep].count(b"\n")
+
+
+def _write_manifest(manifest: Path, identity: dict) -> None:
+    try:
+        temporary = manifest.with_name(manifest.name + ".tmp")
+        temporary.write_text(json.dumps(identity), encoding="utf-8")
+        os.replace(temporary, manifest)
+    except OSError as e:
+        raise HipaaKgError(f"{manifest.parent}: cannot write the output: {e.strerror or e}") from None
+
+
+# --- progress -----------------------------------------------------------------------
+
+
+def _show(progress: bool | None) -> bool:
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def _count(events: str) -> int:
+    with open(events, "rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+
+
+def _bar(total: int | None, done: int, progress: bool | None):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, initial=done, unit=" events", disable=not _show(progress), file=sys.stderr, dynamic_ncols=True
+    )

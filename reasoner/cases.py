@@ -1,0 +1,239 @@
+"""Decide the events of an audit log, each distinct case once.
+
+An event is decided as ``evaluate`` decides the scenario "the PARTIES file plus
+this one act". Audit logs repeat themselves, so the decider decides each
+distinct *case* once and reuses its record, renamed, for every event of it:
+
+- The graph of an event is its act with the part of the parties the act reaches:
+  its parties and what is connected to them, except other individuals (no rule
+  relates an act to an individual it is not about), and what the parties say of
+  the individual it is about. tests/test_batch.py checks the records against
+  ``evaluate`` of PARTIES plus the act.
+- Its *case* is that graph with every node renamed by its place in the graph
+  (colour refinement, the act's roles as the first colours). Two events whose
+  graphs are the same once renamed are decided alike, up to the names; the record
+  of the first is kept, with placeholders for the names, and written for the
+  others with their own names, in the order the names give (``record.in_order``).
+- Every event is validated: its columns by ``events.Columns``, its graph by the
+  SHACL shapes when its case is decided (the same graph renamed has the same
+  results, renamed). PARTIES itself is validated once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rdflib import RDF, BNode, Graph, Literal, URIRef
+
+from .decide import Reasoner
+from .errors import HipaaKgError
+from .namespaces import HK
+from .reach import is_node, reach, touching
+from .record import in_order
+from .scenario import Scenario
+
+BATCH_BASE = "urn:hipaa-kg:batch:"  # the base of event ids when PARTIES is Turtle (whose ids are full IRIs)
+ROLES = ("actor", "recipient", "subject", "createdBy", "forActivitiesOf")
+ACT_PARTIES = ("actor", "recipient", "createdBy", "forActivitiesOf")
+
+
+def placeholder(i: int) -> str:
+    """The name of a case's i-th node while it is decided (no placeholder is part of another)."""
+    return f"hkbatch{i:05d}x5f3c"  # zero-padded: placeholders sort as their numbers do
+
+
+@dataclass
+class Parties:
+    """The PARTIES file, read and validated once, with each node's triples."""
+
+    scenario: Scenario
+    base: str
+    touching: dict  # node -> the triples it is the subject or object of (reach.touching)
+    individuals: frozenset
+
+    @classmethod
+    def load(cls, reasoner: Reasoner, scenario: Scenario) -> Parties:
+        typed = reasoner.typed(scenario.graph)
+        if any(True for _ in typed.subjects(RDF.type, HK.Act)):
+            raise HipaaKgError(f"{scenario.source}: PARTIES describes acts; the audit log holds the acts")
+        violations = [v for v in reasoner.validator.validate(scenario, typed) if v.severity == "Violation"]
+        if violations:
+            first = violations[0].one_line(scenario.source)
+            raise HipaaKgError(f"{first} (PARTIES is invalid: {len(violations)} violation(s))")
+        individuals = frozenset(typed.subjects(RDF.type, HK.Individual))
+        return cls(scenario, scenario.base or BATCH_BASE, touching(scenario.graph), individuals)
+
+    def iri(self, name: str) -> URIRef:
+        return URIRef(name) if ":" in name else URIRef(self.base + name)
+
+    def name(self, node) -> str:
+        text = str(node)
+        return text[len(self.base) :] if text.startswith(self.base) else text
+
+
+class Decider:
+    """Decides events through their cases; one per process."""
+
+    def __init__(self, reasoner: Reasoner, parties: Parties, as_of: dt.date, max_cases: int = 50_000):
+        self.reasoner = reasoner
+        self.parties = parties
+        self.as_of = as_of
+        self.max_cases = max_cases
+        self.reaches: dict[tuple, set] = {}
+        self.cases: OrderedDict[tuple, tuple] = OrderedDict()  # the event's facts -> (case, names)
+        self.templates: dict[tuple, tuple] = {}  # case -> (record text, placeholders it writes, decision)
+        self.decided = 0  # cases decided in full
+
+    def record(self, number: int, event: dict) -> tuple[str, str]:
+        """The event's decision record as one line of JSON, and its decision (or 'invalid')."""
+        facts = tuple(sorted((k, v) for k, v in event.items() if k != "id"))
+        found = self.cases.get(facts)
+        if found is None:
+            found = self.cases[facts] = self._case(event)
+            if len(self.cases) > self.max_cases:
+                self.cases.popitem(last=False)
+        case, names = found
+        template = self.templates.get(case)
+        if template is None:
+            template = self.templates[case] = self._decide(event, case, names)
+            if len(self.templates) > self.max_cases:
+                self.templates.pop(next(iter(self.templates)))
+        text, used, decision = template
+        for i in used:
+            name = names[i] if names[i] is not None else event["id"]
+            text = text.replace(placeholder(i), json.dumps(name)[1:-1])
+        record = json.loads(text)
+        if "explanation" in record:
+            in_order(record)
+        return json.dumps({"line": number} | record, ensure_ascii=False), decision
+
+    # --- the case of an event ------------------------------------------------------------
+
+    def _graph(self, event: dict) -> tuple[Graph, URIRef]:
+        """The event's act with the part of the parties it reaches."""
+        parties = self.parties
+        act = parties.iri(event["id"])
+        starts = tuple(parties.iri(event[c]) for c in ACT_PARTIES if c in event)
+        reached = self.reaches.get(starts)
+        if reached is None:
+            if len(self.reaches) > self.max_cases:
+                self.reaches.clear()
+            reached = self.reaches[starts] = reach(parties.touching, starts, parties.individuals)
+        graph = Graph()
+        for node in reached:
+            for s, p, o in parties.touching.get(node, ()):
+                if s in reached and (o in reached or not is_node(p, o)):
+                    graph.add((s, p, o))
+        subject = parties.iri(event["subject"]) if "subject" in event else None
+        if subject is not None:
+            for s, p, o in parties.touching.get(subject, ()):
+                other = s if o == subject else o
+                if other in reached or other == subject or not is_node(p, o):
+                    graph.add((s, p, o))
+        for triple in self._act(act, event, subject):
+            graph.add(triple)
+        return graph, act
+
+    def _act(self, act: URIRef, event: dict, subject) -> list[tuple]:
+        """The act's triples, as the scenario language writes them (SCENARIOS.md)."""
+        iri = self.parties.iri
+        triples = [(act, RDF.type, HK[event["act"]])]
+        info = {k: v for k, v in event.items() if k in ("information", "subject", "createdBy")}
+        for column, value in event.items():
+            if column in ("actor", "recipient", "forActivitiesOf"):
+                triples.append((act, HK[column], iri(value)))
+            elif column == "purpose":
+                triples.append((act, HK.purpose, HK[value]))
+            elif isinstance(value, bool):
+                triples.append((act, HK[column], Literal(value)))
+        if info:
+            node = BNode()
+            triples.append((act, HK.information, node))
+            if "information" in info:
+                triples.append((node, RDF.type, HK[info["information"]]))
+            if subject is not None:
+                triples.append((node, HK.about, subject))
+            if "createdBy" in info:
+                triples.append((node, HK.createdBy, iri(info["createdBy"])))
+        return triples
+
+    def _case(self, event: dict) -> tuple[tuple, list]:
+        """The event's case, and the name each placeholder stands for (None: the event's id).
+
+        The case is the graph with each node written as its place in the canonical order,
+        and the order of the nodes' names: the placeholders keep that order, so whatever
+        a rule or a counterfactual takes "first" is the same node under both names.
+        """
+        graph, act = self._graph(event)
+        roles = {act: ["act"]}
+        for role in ROLES:
+            if role in event:
+                roles.setdefault(self.parties.iri(event[role]), []).append(role)
+        order = _canonical_order(graph, {n: "+".join(r) for n, r in roles.items()})
+        named = [n for n in order if not isinstance(n, BNode)]
+        by_name = sorted(range(len(named)), key=lambda i: str(named[i]))
+        rank = {named[i]: r for r, i in enumerate(by_name)}
+        index = {node: i for i, node in enumerate(order)}
+
+        def term(x):
+            return ("node", index[x], rank.get(x)) if x in index else ("value", repr(x))
+
+        case = tuple(sorted((term(s), str(p), term(o)) for s, p, o in graph))
+        names = [None if named[i] == act else self.parties.name(named[i]) for i in by_name]
+        return (case, event.get("date")), names
+
+    def _decide(self, event: dict, case: tuple, names: list) -> tuple[str, list[int], str]:
+        """Decide a case in full under placeholder names: the record text, the placeholders it writes, its decision."""
+        self.decided += 1
+        graph, act = self._graph(event)
+        rename = {}
+        for i, name in enumerate(names):
+            real = act if name is None else self.parties.iri(name)
+            rename[real] = URIRef(self.parties.base + placeholder(i))
+        renamed = Graph()
+        for s, p, o in graph:
+            renamed.add((rename.get(s, s), p, rename.get(o, o)))
+        scenario = Scenario(self.parties.scenario.source, renamed, base=self.parties.base)
+        result = self.reasoner.decide(scenario, as_of=event.get("date") or self.as_of)
+        if result.acts:
+            record = dict(result.acts[0])
+        else:
+            record = {"id": "", "conforms": result.conforms, "violations": [v.as_dict() for v in result.violations]}
+            record["id"] = placeholder(names.index(None))
+        record["asOf"] = result.as_of.isoformat()
+        text = json.dumps(record, ensure_ascii=False)
+        used = [i for i in range(len(names)) if placeholder(i) in text]
+        return text, used, record.get("decision", "invalid")
+
+
+def _canonical_order(graph: Graph, roles: dict) -> list:
+    """The graph's nodes ordered by colour refinement from their roles, ties broken by name.
+
+    Nodes with the same final colour have the same neighbourhood to any depth; the
+    order only has to be the same for graphs that are the same up to names, which
+    holds for the colours, and for the tie-break whenever the tied nodes are alike.
+    """
+    nodes = {x for s, p, o in graph for x in (s, o) if x == s or is_node(p, o)}
+    nodes = {n for n in nodes if not isinstance(n, Literal)}
+    colour = {n: roles.get(n, "") for n in nodes}
+    edges = {n: [] for n in nodes}
+    for s, p, o in graph:
+        if o in nodes:
+            edges[s].append((str(p), 1, o))
+            edges[o].append((str(p), 0, s))
+        else:
+            edges[s].append((str(p), 2, repr(o)))
+    classes = len(set(colour.values()))
+    for _ in range(len(nodes)):
+        colour = {
+            n: hash((colour[n], tuple(sorted((p, d, colour[x] if d < 2 else x) for p, d, x in edges[n]))))
+            for n in nodes
+        }
+        now = len(set(colour.values()))
+        if now == classes:
+            break
+        classes = now
+    return sorted(nodes, key=lambda n: (colour[n], isinstance(n, BNode), str(n)))

@@ -1,0 +1,233 @@
+"""hipaa-kg batch: the records of an audit log are those evaluate gives; bad lines; resuming; processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reasoner.batch import Settings, run
+from reasoner.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG = ROOT / "examples" / "audit-log"
+DAY = dt.date(2026, 11, 24)
+SETTINGS = Settings(parties=str(LOG / "parties.yaml"), as_of=DAY)
+
+
+@pytest.fixture(scope="module")
+def decided(tmp_path_factory) -> list[dict]:
+    out = tmp_path_factory.mktemp("batch") / "decisions.jsonl"
+    summary = run(str(LOG / "events.jsonl"), str(out), SETTINGS, progress=False)
+    assert summary.events == 40 and not summary.failed
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def _scenario_of(event: dict, folder: Path) -> Path:
+    """The scenario file a user would write for one event: the parties, and the act."""
+    act = {"id": event["id"], "type": event["act"]}
+    information = {}
+    for column, value in event.items():
+        if column in ("information", "subject", "createdBy"):
+            information[{"information": "type", "subject": "about", "createdBy": "createdBy"}[column]] = value
+        elif column not in ("id", "act"):
+            act[column] = value
+    if information:
+        act["information"] = information
+    parties = yaml.safe_load((LOG / "parties.yaml").read_text())
+    path = folder / "parties.yaml"  # the same file name: the same ids
+    path.write_text(yaml.safe_dump({"facts": parties["facts"] + [act]}, sort_keys=False))
+    return path
+
+
+def test_every_record_is_what_evaluate_gives(decided, reasoner, tmp_path):
+    """Each event's record equals evaluate's record of the scenario 'the parties plus this act'.
+
+    The log repeats cases (the same act about different patients, or by different
+    parties of the same standing), so most records were renamed from another's.
+    """
+    events = [json.loads(line) for line in (LOG / "events.jsonl").read_text().splitlines()]
+    for event, record in zip(events, decided, strict=True):
+        folder = tmp_path / event["id"]
+        folder.mkdir()
+        result = reasoner.decide(_scenario_of(event, folder), as_of=DAY)
+        assert result.conforms, event["id"]
+        (expected,) = result.acts
+        got = {k: v for k, v in record.items() if k not in ("line", "asOf")}
+        assert got == json.loads(json.dumps(expected)), event["id"]
+        assert record["asOf"] == DAY.isoformat()
+
+
+def test_the_log_repeats_itself_and_cases_are_decided_once(tmp_path):
+    from reasoner.batch import _decider
+
+    out = tmp_path / "d.jsonl"
+    run(str(LOG / "events.jsonl"), str(out), SETTINGS, progress=False)
+    assert _decider(SETTINGS).decided < 40
+
+
+def test_csv_and_json_lines_give_the_same_records(decided, tmp_path):
+    out = tmp_path / "csv.jsonl"
+    run(str(LOG / "events.csv"), str(out), SETTINGS, progress=False)
+    from_csv = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["line"] for r in from_csv] == [r["line"] + 1 for r in decided]  # the header is line 1
+    assert [{**r, "line": 0} for r in from_csv] == [{**r, "line": 0} for r in decided]
+
+
+BAD_LINES = [
+    '{"id": "b1", "act": "Use", "actor": "clinic6", "purpose": "Treatment", "subject": "patient3"}',
+    "{not json",
+    '{"id": "b2", "act": "Use", "actor": "clinic6", "colour": "crimson-7"}',
+    '{"id": "b3", "act": "Use", "actor": "clinic6", "requiredByLaw": "Jane Doe"}',
+    '{"act": "Use", "actor": "clinic6"}',
+    '["a", "list"]',
+    '{"id": "b4", "act": "Transfer", "actor": "clinic6"}',
+    "",
+    '{"id": "b5", "act": "Use", "actor": "clinic6", "purpose": "Treatmnt", "subject": "patient3"}',
+]
+
+
+def test_a_malformed_line_is_reported_by_number_and_the_run_goes_on(tmp_path, capsys):
+    log = tmp_path / "bad.jsonl"
+    log.write_text("\n".join(BAD_LINES) + "\n")
+    out = tmp_path / "out.jsonl"
+    status = main(["batch", str(log), "--parties", str(LOG / "parties.yaml"), "-o", str(out), "--as-of", "2026-11-24"])
+    assert status == 1
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["line"] for r in records] == [1, 2, 3, 4, 5, 6, 7, 9]  # the blank line 8 is no event
+    assert records[0]["decision"] == "permitted"
+    assert [("error" in r) for r in records] == [False, True, True, True, True, True, True, False]
+    assert records[-1]["conforms"] is False and records[-1]["id"] == "b5"  # an unknown purpose: a violation
+    err = capsys.readouterr().err.splitlines()
+    for number in (2, 3, 4, 5, 6, 7, 9):
+        assert any(line.startswith(f"hipaa-kg: {log}:{number}: ") for line in err), number
+    assert "Jane Doe" not in "\n".join(err) and "crimson-7" not in "\n".join(err)  # values are never echoed
+    assert "6 malformed" in err[-1] and "1 invalid" in err[-1] and "1 permitted" in err[-1]
+
+
+def test_strict_stops_at_the_first_malformed_line_and_writes_nothing(tmp_path, capsys):
+    log = tmp_path / "bad.jsonl"
+    log.write_text("\n".join(BAD_LINES) + "\n")
+    out = tmp_path / "out.jsonl"
+    args = ["batch", str(log), "--parties", str(LOG / "parties.yaml"), "-o", str(out), "--strict"]
+    assert main(args) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == f"hipaa-kg: {log}:2: not valid JSON: Expecting property name enclosed in double quotes (--strict)"
+    )
+    assert list(tmp_path.iterdir()) == [log]
+
+
+@pytest.mark.parametrize(
+    ("parties", "message"),
+    [
+        ("missing.yaml", "cannot read the file"),
+        ("examples/payment-claim-to-plan.yaml", "PARTIES describes acts"),
+    ],
+)
+def test_bad_parties_are_one_line_and_no_output(tmp_path, capsys, parties, message):
+    out = tmp_path / "out.jsonl"
+    status = main(["batch", str(LOG / "events.jsonl"), "--parties", str(ROOT / parties), "-o", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_csv_column_is_one_line(tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text("id,act,actor,shoeSize\ne1,Use,clinic6,44\n")
+    status = main(["batch", str(log), "--parties", str(LOG / "parties.yaml"), "-o", str(tmp_path / "o.jsonl")])
+    assert status == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == f"hipaa-kg: {log}:1: unknown column 'shoeSize' (see the README, 'Audit logs')"
+    )
+
+
+def _batch_command(out: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "reasoner.cli", "batch", str(LOG / "events.jsonl"),
+        "--parties", str(LOG / "parties.yaml"), "-o", str(out), "--as-of", "2026-11-24", *extra,
+    ]  # fmt: skip
+
+
+def test_killed_runs_resume_without_losing_or_repeating_a_decision(decided, tmp_path):
+    """SIGKILL at random points, then run again until done: the same records as an uninterrupted run."""
+    out = tmp_path / "decisions.jsonl"
+    partial = Path(str(out) + ".partial")
+    rng = random.Random(1)
+    kills = 0
+    for _ in range(3):
+        process = subprocess.Popen(_batch_command(out, "--chunk", "3"), stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        target = rng.randint(1, 30)
+        while time.monotonic() < deadline and process.poll() is None:
+            if partial.exists() and partial.read_bytes().count(b"\n") >= target:
+                time.sleep(rng.random() * 0.5)
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+                break
+            time.sleep(0.05)
+        process.wait()
+        assert not out.exists() or process.returncode == 0  # the output appears only when complete
+    assert kills >= 1
+    subprocess.run(_batch_command(out, "--chunk", "3"), check=True, stderr=subprocess.DEVNULL, timeout=300)
+    assert not partial.exists() and not Path(str(out) + ".partial.json").exists()
+    assert [json.loads(line) for line in out.read_text().splitlines()] == decided
+
+
+def test_a_changed_log_is_not_resumed(tmp_path):
+    out = tmp_path / "d.jsonl"
+    partial = Path(str(out) + ".partial")
+    partial.write_text('{"line": 1, "id": "stale"}\n')
+    Path(str(out) + ".partial.json").write_text('{"events": "another log"}')
+    run(str(LOG / "events.jsonl"), str(out), SETTINGS, progress=False)
+    assert "stale" not in out.read_text() and len(out.read_text().splitlines()) == 40
+
+
+def test_workers_give_the_same_file(decided, tmp_path):
+    out = tmp_path / "w.jsonl"
+    run(str(LOG / "events.jsonl"), str(out), SETTINGS, workers=2, chunk=7, progress=False)
+    assert [json.loads(line) for line in out.read_text().splitlines()] == decided
+
+
+def test_a_dask_cluster_gives_the_same_file(tmp_path):
+    """A real LocalCluster of two worker processes on loopback; the output equals one process's, byte for byte."""
+    distributed = pytest.importorskip("distributed")
+    single = tmp_path / "single.jsonl"
+    run(str(LOG / "events.jsonl"), str(single), SETTINGS, progress=False)
+    out = tmp_path / "dask.jsonl"
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        run(
+            str(LOG / "events.jsonl"), str(out), SETTINGS, scheduler=cluster.scheduler_address, chunk=10, progress=False
+        )
+    assert sorted(out.read_bytes().splitlines()) == sorted(single.read_bytes().splitlines())
+    assert out.read_bytes() == single.read_bytes()  # and in input order
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
+    args = _batch_command(tmp_path / "o.jsonl", "--scheduler", "tcp://127.0.0.1:9")[3:]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Dask scheduler" in err
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_progress_goes_to_a_terminal_only(tmp_path):
+    """No progress bar when standard error is not a terminal; the summary line is always there."""
+    done = subprocess.run(
+        _batch_command(tmp_path / "o.jsonl"), capture_output=True, text=True, timeout=300, env=os.environ
+    )
+    assert done.returncode == 0
+    assert done.stderr.count("\n") == 1 and "40 events" in done.stderr and "events/s" in done.stderr
