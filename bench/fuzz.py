@@ -263,8 +263,12 @@ def main(argv: list[str] | None = None) -> int:
             args.workers, _init_worker, (folder, args.timeout, args.memory), maxtasksperchild=2000
         ) as pool:
             jobs = [(i, args.seed) for i in range(args.cases)]
+            log = Path(args.json).with_suffix(".jsonl").open("w", encoding="utf-8") if args.json else None
             for n, result in enumerate(pool.imap_unordered(run_indexed, jobs, chunksize=4), 1):
                 results.append(result)
+                if log:  # each result as it comes, so that an interrupted run keeps what it found
+                    log.write(json.dumps(result) + "\n")
+                    log.flush()
                 if result["outcome"] == "failure":
                     print(f"FAIL case {result['index']} ({result['kind']}{result['suffix']}): {result['detail']}")
                 if n % 500 == 0:

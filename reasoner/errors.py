@@ -21,3 +21,10 @@ class ScenarioError(HipaaKgError):
 
 class RuleError(HipaaKgError):
     """A rule file that cannot be loaded: bad syntax, a bad header, a cycle through negation."""
+
+
+def shown(name: str, limit: int = 120) -> str:
+    """A name (a node id, a term) as part of a one-line message: control characters escaped, a long name cut."""
+    if not name.isprintable():
+        name = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+    return name if len(name) <= limit else name[: limit - 3] + "..."

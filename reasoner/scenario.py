@@ -23,7 +23,7 @@ import yaml
 from rdflib import Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from .errors import ScenarioError
+from .errors import ScenarioError, shown
 from .resources import ontology_file
 
 TOP_LEVEL_KEYS = ("title", "source", "asOf", "context", "facts", "expect", "nearMissOf", "note")
@@ -128,10 +128,30 @@ def load(path: str | Path, limits: Limits | None = None) -> Scenario:
     except UnicodeDecodeError as e:
         raise ScenarioError(source, f"not UTF-8 text (byte {e.start})") from None
     if kind == "turtle":
-        return _from_turtle(source, text)
-    data, lines = _read_yaml(source, text) if kind == "yaml" else _read_json(source, text)
-    _check_size(source, data, limits)
-    return _from_mapping(source, data, lines)
+        scenario = _from_turtle(source, text)
+    else:
+        data, lines = _read_yaml(source, text) if kind == "yaml" else _read_json(source, text)
+        _check_size(source, data, limits)
+        scenario = _from_mapping(source, data, lines)
+    _check_iris(scenario)
+    return scenario
+
+
+NOT_IN_AN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\x7f-\x9f]')  # RFC 3987: spaces, controls and these marks
+
+
+def _check_iris(scenario: Scenario) -> None:
+    """Every node and property is a valid IRI (rdflib lets '{' or a space through; the SPARQL engine does not)."""
+    for triple in scenario.graph:
+        for term in triple:
+            if isinstance(term, URIRef) and NOT_IN_AN_IRI.search(term):
+                local = scenario.local_id(term)
+                line = scenario.lines.get(local)
+                raise ScenarioError(
+                    scenario.source,
+                    f"'{shown(local)}' is not a valid IRI (a space, a control character or <>\"{{}}|^`\\)",
+                    line,
+                )
 
 
 def _check_size(source: str, data: Any, limits: Limits) -> None:
@@ -278,7 +298,13 @@ def _refuse_remote_contexts(source: str, data: Any) -> None:
 def _parse_jsonld(source: str, doc: dict, base: str | None) -> Graph:
     graph = Graph()
     try:
-        graph.parse(data=json.dumps(doc), format="json-ld", base=base)
+        text = json.dumps(doc)
+    except (TypeError, ValueError):
+        raise ScenarioError(
+            source, "a value is not text, a number or a boolean (a YAML !!binary, !!set or !!timestamp?)"
+        ) from None
+    try:
+        graph.parse(data=text, format="json-ld", base=base)
     except RecursionError:
         raise ScenarioError(source, TOO_DEEP) from None
     except Exception as e:  # rdflib raises many kinds of error for bad JSON-LD

@@ -9,6 +9,7 @@ from pyshacl import validate as shacl_validate
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.plugins.sparql import prepareQuery
 
+from .errors import shown
 from .namespaces import HK, HKS, SH
 from .ontology import Ontology
 from .resources import ontology_file
@@ -42,13 +43,6 @@ class Violation:
         where = f"{source}:{self.line}" if self.line else source
         path = f" {shown(self.path)}:" if self.path else ""
         return f"{where}: {self.severity.lower()}: node '{shown(self.focus)}':{path} {shown(self.message, 400)}"
-
-
-def shown(name: str, limit: int = 120) -> str:
-    """A name as the one line of a message: control characters and line breaks escaped, a long name cut."""
-    if not name.isprintable():
-        name = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
-    return name if len(name) <= limit else name[: limit - 3] + "..."
 
 
 class Validator:
