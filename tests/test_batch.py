@@ -231,3 +231,30 @@ def test_progress_goes_to_a_terminal_only(tmp_path):
     )
     assert done.returncode == 0
     assert done.stderr.count("\n") == 1 and "40 events" in done.stderr and "events/s" in done.stderr
+
+
+NO_NETWORK = """
+import sys
+
+def refuse(event, args):
+    if event.startswith(("socket.", "urllib.Request", "http.client")) and event != "socket.__new__":
+        raise RuntimeError(f"network access attempted: {event} {args!r}")
+
+sys.addaudithook(refuse)
+from reasoner.cli import main
+sys.exit(main(["batch", *sys.argv[1:]]))
+"""
+
+
+def test_batch_fetches_nothing(tmp_path):
+    """An audit hook fails on any socket or URL request while a log naming remote IRIs is decided."""
+    log = tmp_path / "log.jsonl"
+    lines = (LOG / "events.jsonl").read_text().splitlines()[:5]
+    remote = {"id": "r1", "act": "Disclosure", "actor": "clinic6", "recipient": "https://example.org/who"}
+    log.write_text("\n".join([*lines, json.dumps(remote | {"subject": "https://example.org/patient"})]) + "\n")
+    out = tmp_path / "out.jsonl"
+    args = [str(log), "--parties", str(LOG / "parties.yaml"), "-o", str(out), "--as-of", "2026-11-24"]
+    done = subprocess.run([sys.executable, "-c", NO_NETWORK, *args], capture_output=True, text=True, timeout=300)
+    assert "network access attempted" not in done.stdout + done.stderr
+    assert done.returncode in (0, 1), done.stderr
+    assert len(out.read_text().splitlines()) == 6
