@@ -69,6 +69,7 @@ def explain(reasoner: Reasoner, result: Result, act_id: str | None = None) -> di
     explanation = record["explanation"]
     return {
         "source": result.scenario.source,
+        "asOf": result.as_of.isoformat(),
         "act": record["id"],
         "decision": record["decision"],
         "basis": record["basis"],
@@ -80,6 +81,7 @@ def explain(reasoner: Reasoner, result: Result, act_id: str | None = None) -> di
         "derivedFacts": explanation["derivedFacts"],
         "whyNot": explanation.get("whyNot", []),
         "wouldChange": explanation.get("wouldChange", []),
+        "notInForce": explanation.get("notInForce", []),
     }
 
 
@@ -127,6 +129,7 @@ def derivation_graph(explanation: dict) -> nx.DiGraph:
 
 def as_text(e: dict) -> str:
     lines = [f"{e['act']}: {e['decision']}  ({', '.join(e['basis']) or 'no provision'})  [{e['source']}]"]
+    lines.append(f"├─ under the rules in force on {e['asOf']}")
     mn = "applies" if e["minimumNecessary"] else "does not apply"
     lines.append(
         f"├─ minimum necessary {mn}"
@@ -142,6 +145,10 @@ def as_text(e: dict) -> str:
         lines.append("├─ facts derived on the way")
         for d in e["derivedFacts"]:
             lines.append(f"│    {' '.join(d['fact'])}   (rule {d['rule']}: {'; '.join(d['basis'])})")
+    if e["notInForce"]:
+        lines.append("├─ not in force on that date")
+        for n in e["notInForce"]:
+            lines.append(f"│    {n['text']}")
     for key, title in (("whyNot", "why not"), ("wouldChange", "what would change it")):
         if e[key]:
             lines.append(f"└─ {title}")
@@ -202,7 +209,7 @@ def as_html(e: dict) -> str:
         "section{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:.8em 0}",
         "code{background:#f4f4f4;padding:0 .2em}svg{border:1px solid #eee;max-width:100%;height:auto}",
         "</style></head><body>",
-        f"<p>{html.escape(e['source'])}</p>",
+        f"<p>{html.escape(e['source'])}, under the rules in force on {html.escape(e['asOf'])}</p>",
         f'<p class="decision">{html.escape(e["act"])}: <span class="{html.escape(e["decision"])}">'
         f"{html.escape(e['decision'])}</span></p>",
         f"<p>Basis: {html.escape(', '.join(e['basis']) or 'no provision')}. Minimum necessary "
@@ -216,7 +223,11 @@ def as_html(e: dict) -> str:
     for title, findings in (("Decided by", e["decidedBy"]), ("Also found", e["otherFindings"])):
         for f in findings:
             parts.append(_finding_html(title, f))
-    for key, title in (("whyNot", "Why not"), ("wouldChange", "What would change it")):
+    for key, title in (
+        ("notInForce", "Not in force on that date"),
+        ("whyNot", "Why not"),
+        ("wouldChange", "What would change it"),
+    ):
         if e[key]:
             items = "".join(f"<li>{html.escape(c['text'])}</li>" for c in e[key])
             parts.append(f"<section><h3>{title}</h3><ul>{items}</ul></section>")

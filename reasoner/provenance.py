@@ -52,6 +52,8 @@ def decision_graph(ontology: Ontology, derivation: Derivation, into: Graph | Non
         provisions.update(rule_sources(ontology, firing.rule))
     for iri in provisions:
         graph += ontology.provision_graph.triples((iri, None, None))
+        for period in ontology.provision_graph.objects(iri, HK.inForce):  # when its text was in force
+            graph += ontology.provision_graph.triples((period, None, None))
     return graph
 
 
