@@ -119,6 +119,10 @@ def events(rng: random.Random, who: dict, facts: list[dict], n: int):
         yield event
 
 
+def _disclosure(actor: str, recipient: str, purpose: str) -> dict:
+    return {"act": "Disclosure", "actor": actor, "recipient": recipient, "purpose": purpose}
+
+
 def _treat_use(rng, who, pid, provider, plan, relative):
     return {"act": "Use", "actor": provider, "purpose": "Treatment"}
 
@@ -137,12 +141,9 @@ def _operations(rng, who, pid, provider, plan, relative):
 
 def _vendor(rng, who, pid, provider, plan, relative):
     vendor = rng.choice(who["vendor"])
-    return {
-        "act": "Disclosure",
-        "actor": f"{rng.choice(who['clinic'] + who['hospital'])}",
-        "recipient": vendor,
-        "purpose": rng.choice(("Payment", "BusinessManagement")),
-    }
+    return _disclosure(
+        f"{rng.choice(who['clinic'] + who['hospital'])}", vendor, rng.choice(("Payment", "BusinessManagement"))
+    )
 
 
 def _family(rng, who, pid, provider, plan, relative):
@@ -153,24 +154,14 @@ def _family(rng, who, pid, provider, plan, relative):
 
 
 def _public_health(rng, who, pid, provider, plan, relative):
-    event = {
-        "act": "Disclosure",
-        "actor": provider,
-        "recipient": rng.choice(who["PublicHealthAuthority"]),
-        "purpose": "PublicHealthActivity",
-    }
+    event = _disclosure(provider, rng.choice(who["PublicHealthAuthority"]), "PublicHealthActivity")
     if rng.random() < 0.5:
         event["requiredByLaw"] = True
     return event
 
 
 def _law(rng, who, pid, provider, plan, relative):
-    event = {
-        "act": "Disclosure",
-        "actor": provider,
-        "recipient": rng.choice(who["LawEnforcementOfficial"]),
-        "purpose": "LawEnforcement",
-    }
+    event = _disclosure(provider, rng.choice(who["LawEnforcementOfficial"]), "LawEnforcement")
     circumstance = rng.choice(("courtOrdered", "searchWarrant", "administrativeRequest", None))
     if circumstance:
         event[circumstance] = True
@@ -193,12 +184,7 @@ def _marketing(rng, who, pid, provider, plan, relative):
 
 def _not_regulated(rng, who, pid, provider, plan, relative):
     if rng.random() < 0.5:
-        return {
-            "act": "Disclosure",
-            "actor": rng.choice(who["cashonly"]),
-            "recipient": rng.choice(who["clinic"]),
-            "purpose": "Treatment",
-        }
+        return _disclosure(rng.choice(who["cashonly"]), rng.choice(who["clinic"]), "Treatment")
     return {
         "act": "Disclosure",
         "actor": rng.choice(who["Employer"]),
@@ -213,12 +199,7 @@ def _own_access(rng, who, pid, provider, plan, relative):
 
 
 def _oversight(rng, who, pid, provider, plan, relative):
-    return {
-        "act": "Disclosure",
-        "actor": provider,
-        "recipient": rng.choice(who["HealthOversightAgency"]),
-        "purpose": "HealthOversight",
-    }
+    return _disclosure(provider, rng.choice(who["HealthOversightAgency"]), "HealthOversight")
 
 
 TEMPLATES = (

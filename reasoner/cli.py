@@ -264,15 +264,21 @@ def _query(args) -> int:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise HipaaKgError(f"{args.query}: cannot read the query: {getattr(e, 'strerror', None) or e}") from None
+    graph = _knowledge_with(reasoner, args.data)
+    answer = run_query(graph, text, args.query)
+    _write(format_answer(answer, args.format, graph.namespace_manager), None)
+    return 0
+
+
+def _knowledge_with(reasoner: Reasoner, scenarios: list[str]) -> Graph:
+    """The knowledge graph (ontology, provisions, rules, references) and the decision graphs of scenario files."""
     graph = knowledge_graph(reasoner.ontology, reasoner.rules)
-    for data in args.data:
+    for data in scenarios:
         result = reasoner.decide(data)
         if result.derivation is None:
             raise HipaaKgError(f"{data}: not a valid scenario; run 'hipaa-kg evaluate {data}' to see why")
         decision_graph(reasoner.ontology, result.derivation, into=graph)
-    answer = run_query(graph, text, args.query)
-    _write(format_answer(answer, args.format, graph.namespace_manager), None)
-    return 0
+    return graph
 
 
 def _references(args) -> int:
@@ -308,13 +314,7 @@ def _batch(args) -> int:
 
 def _serve(args) -> int:
     oxigraph()  # installed? say so before loading anything
-    reasoner = Reasoner(why_not=False)
-    graph = knowledge_graph(reasoner.ontology, reasoner.rules)
-    for data in args.data:
-        result = reasoner.decide(data)
-        if result.derivation is None:
-            raise HipaaKgError(f"{data}: not a valid scenario; run 'hipaa-kg evaluate {data}' to see why")
-        decision_graph(reasoner.ontology, result.derivation, into=graph)
+    graph = _knowledge_with(Reasoner(why_not=False), args.data)
     triples = chain(graph, *(records_graph(path) for path in args.decisions))
     return serve(triples, args.port, args.location, lambda text: print(f"hipaa-kg: {text}", file=sys.stderr))
 
