@@ -117,9 +117,11 @@ class Marks:
         self.rng = rng
         self.planted: list[str] = []
 
-    def new(self, prefix: str = "Phi") -> str:
+    def new(self, prefix: str = "Phi", secret: bool = True) -> str:
+        """A marker; ``secret=False`` for one written where a term or an id goes (which errors may name)."""
         mark = f"{prefix}{self.rng.randrange(10**9):09d}Zq"
-        self.planted.append(mark)
+        if secret:
+            self.planted.append(mark)
         return mark
 
 
@@ -374,7 +376,7 @@ def wrong_value(rng: random.Random, marks: Marks, literal: bool):
         lambda: " \t\n ",
         lambda: "line one\nline two\r\nthree\x00four\x1b[31m",
         lambda: "http://example.org/" + "x" * 10,
-        lambda: "urn:x:" + marks.new(),
+        lambda: "urn:x:" + marks.new(secret=literal),
         lambda: marks.new() if literal else "Unknown" + str(rng.randrange(1000)),
     ]
     return rng.choice(choices)()

@@ -137,6 +137,7 @@ def load(path: str | Path, limits: Limits | None = None) -> Scenario:
     return scenario
 
 
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")  # an absolute IRI starts with its scheme
 NOT_IN_AN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\x7f-\x9f]')  # RFC 3987: spaces, controls and these marks
 
 
@@ -144,12 +145,12 @@ def _check_iris(scenario: Scenario) -> None:
     """Every node and property is a valid IRI (rdflib lets '{' or a space through; the SPARQL engine does not)."""
     for triple in scenario.graph:
         for term in triple:
-            if isinstance(term, URIRef) and NOT_IN_AN_IRI.search(term):
+            if isinstance(term, URIRef) and (NOT_IN_AN_IRI.search(term) or not SCHEME.match(term)):
                 local = scenario.local_id(term)
                 line = scenario.lines.get(local)
                 raise ScenarioError(
                     scenario.source,
-                    f"'{shown(local)}' is not a valid IRI (a space, a control character or <>\"{{}}|^`\\)",
+                    f"'{shown(local)}' is not a valid IRI (no scheme, or a space, a control character, <>\"{{}}|^`\\)",
                     line,
                 )
 
@@ -320,8 +321,8 @@ def _from_turtle(source: str, text: str) -> Scenario:
         raise ScenarioError(source, f"not valid Turtle: {_plain(e._why)}", e.lines + 1) from None
     except RecursionError:
         raise ScenarioError(source, TOO_DEEP) from None
-    except Exception as e:
-        raise ScenarioError(source, f"not valid Turtle: {_plain(str(e)) or type(e).__name__}") from None
+    except Exception as e:  # rdflib's own assertions show the text around the error: name the error alone
+        raise ScenarioError(source, f"not valid Turtle ({type(e).__name__} in the parser)") from None
     return Scenario(source, graph)
 
 
