@@ -195,6 +195,15 @@ def test_turtle_errors_do_not_quote_the_file(evaluate, tmp_path):
     assert "SECRET" not in one_error_line(path, err) and ":1: not valid Turtle: expected '.'" in err
 
 
+def test_an_assertion_in_the_turtle_parser_does_not_show_the_text(evaluate, tmp_path):
+    """rdflib asserts 'Quote expected in string at ^ in ...', with the text after the quote (fuzz case 3244)."""
+    path = tmp_path / "quote.ttl"
+    path.write_text('<https://example.org/p> <https://example.org/notes> "SECRET')
+    status, _, err = evaluate(path)
+    assert status == 2
+    assert "SECRET" not in one_error_line(path, err) and "not valid Turtle" in err
+
+
 def test_parser_messages_keep_syntax_and_drop_quoted_text():
     assert _plain("expected '.' or '}' at end") == "expected '.' or '}' at end"
     assert _plain("invalid literal for int(): 'Jane Roe'") == "invalid literal for int(): '...'"
@@ -226,8 +235,9 @@ def test_a_name_with_a_line_break_stays_on_one_line(evaluate, tmp_path):
             "facts: [{id: p, type: Individual}, {id: u, type: Use, actor: 'a{b', information: {about: p}}]\n",
         ),
         ("brace.jsonld", '{"@graph": [{"@id": "p", "@type": "Individual", "treats": "a{b"}]}'),
+        ("scheme.ttl", "@base <http&://example.org/> .\n<p> a <https://w3id.org/hipaa-kg/Individual> .\n"),
     ],
-    ids=["turtle", "yaml", "jsonld"],
+    ids=["turtle", "yaml", "jsonld", "scheme"],
 )
 def test_an_iri_the_engine_refuses_is_one_line(evaluate, tmp_path, name, text):
     """rdflib reads '<a{b>'; the SPARQL engine refused it: 'internal error: Invalid IRI code point' (fuzz case 1697)."""
