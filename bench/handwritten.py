@@ -48,6 +48,8 @@ def decide(event: dict, parties: Parties) -> tuple[str, list[str]]:
         return "not-regulated", ["45 CFR 164.502(f)", "45 CFR 160.103"]
     if actor not in parties.covered or event.get("information") == "EmploymentRecord":
         return "not-regulated", ["45 CFR 160.103"]
+    if purpose == "Research" and event.get("irbWaiver"):
+        return "permitted", ["45 CFR 164.512(i)(1)(i)"]
     if purpose == "Research" and deceased:
         return "permitted", ["45 CFR 164.512(i)(1)(iii)"]
     if event.get("authorized"):
