@@ -84,7 +84,7 @@ class Decider:
         self.max_cases = max_cases
         self.reaches: dict[tuple, set] = {}
         self.cases: OrderedDict[tuple, tuple] = OrderedDict()  # the event's facts -> (case, names)
-        self.templates: dict[tuple, tuple] = {}  # case -> (record text, placeholders it writes, decision)
+        self.templates: dict[tuple, tuple] = {}  # case -> (record text, placeholders it writes, decision, stable)
         self.decided = 0  # cases decided in full
 
     def record(self, number: int, event: dict) -> tuple[str, str]:
@@ -101,14 +101,13 @@ class Decider:
             template = self.templates[case] = self._decide(event, case, names)
             if len(self.templates) > self.max_cases:
                 self.templates.pop(next(iter(self.templates)))
-        text, used, decision = template
+        text, used, decision, stable = template
         for i in used:
             name = names[i] if names[i] is not None else event["id"]
-            text = text.replace(placeholder(i), json.dumps(name)[1:-1])
-        record = json.loads(text)
-        if "explanation" in record:
-            in_order(record)
-        return json.dumps({"line": number} | record, ensure_ascii=False), decision
+            text = text.replace(placeholder(i), json.dumps(name, ensure_ascii=False)[1:-1])
+        if not stable:  # the names may change the order of the record's lists: order it again
+            text = json.dumps(in_order(json.loads(text)), ensure_ascii=False)
+        return f'{{"line": {number}, {text[1:]}', decision
 
     # --- the case of an event ------------------------------------------------------------
 
@@ -206,7 +205,25 @@ class Decider:
         record["asOf"] = result.as_of.isoformat()
         text = json.dumps(record, ensure_ascii=False)
         used = [i for i in range(len(names)) if placeholder(i) in text]
-        return text, used, record.get("decision", "invalid")
+        return text, used, record.get("decision", "invalid"), _order_stable(text, used)
+
+
+def _order_stable(text: str, used: list[int]) -> bool:
+    """Whether any names in the placeholders' order leave the record's lists in the order they are.
+
+    Names are compared with one another (their order is part of the case) and with other
+    strings; if names sorting below every other string and names sorting above them both
+    leave the order as it is, no name in between changes it.
+    """
+    if '"explanation"' not in text:
+        return True
+    for mark in ("\u0001", "\uffff"):
+        extreme = text
+        for i in used:
+            extreme = extreme.replace(placeholder(i), json.dumps(f"{mark}{i:05d}", ensure_ascii=False)[1:-1])
+        if json.dumps(in_order(json.loads(extreme)), ensure_ascii=False) != extreme:
+            return False
+    return True
 
 
 def _canonical_order(graph: Graph, roles: dict) -> list:
