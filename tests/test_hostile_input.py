@@ -236,11 +236,13 @@ def test_a_name_with_a_line_break_stays_on_one_line(evaluate, tmp_path):
         ),
         ("brace.jsonld", '{"@graph": [{"@id": "p", "@type": "Individual", "treats": "a{b"}]}'),
         ("scheme.ttl", "@base <http&://example.org/> .\n<p> a <https://w3id.org/hipaa-kg/Individual> .\n"),
+        ("host.ttl", "<https://[example.org/p> a <https://w3id.org/hipaa-kg/Individual> .\n"),
     ],
-    ids=["turtle", "yaml", "jsonld", "scheme"],
+    ids=["turtle", "yaml", "jsonld", "scheme", "host"],
 )
 def test_an_iri_the_engine_refuses_is_one_line(evaluate, tmp_path, name, text):
-    """rdflib reads '<a{b>'; the SPARQL engine refused it: 'internal error: Invalid IRI code point' (fuzz case 1697)."""
+    """rdflib reads '<a{b>'; the SPARQL engine refused it: 'internal error: Invalid IRI code point' (fuzz cases
+    1697, 2787 and 5420: a brace, a scheme with '&', a host with '[')."""
     path = tmp_path / name
     path.write_text(text)
     status, _, err = evaluate(path)
