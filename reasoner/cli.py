@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # an internal error: one line unless --debug
         if args.debug:
             raise
-        print(f"hipaa-kg: internal error: {type(e).__name__}: {e} (rerun with --debug for details)", file=sys.stderr)
+        # the exception's text may quote a value from the input: only its kind is said
+        print(f"hipaa-kg: internal error: {type(e).__name__} (rerun with --debug for details)", file=sys.stderr)
         return 3
 
 
@@ -176,7 +177,13 @@ def _decide_all(args) -> tuple[Reasoner, list[Result], int]:
             result = reasoner.decide(path, as_of=args.as_of)
         except HipaaKgError as e:
             print(f"hipaa-kg: {e}", file=sys.stderr)
-            status = 2
+            status = max(status, 2)
+            continue
+        except Exception as e:  # an internal error: one line naming the file, never the exception's text
+            if args.debug:
+                raise
+            print(f"hipaa-kg: {path}: internal error: {type(e).__name__} (rerun with --debug)", file=sys.stderr)
+            status = max(status, 3)
             continue
         for v in result.violations:
             print(f"hipaa-kg: {v.one_line(path)}", file=sys.stderr)
@@ -198,7 +205,7 @@ def _evaluate(args) -> int:
         text = graph.serialize(format="turtle")
     else:
         text = "".join(_text(r) for r in results)
-    if status == 2 and args.output:
+    if status >= 2 and args.output:
         print(f"hipaa-kg: {args.output} not written: a file above could not be read", file=sys.stderr)
         return status
     _write(text, args.output)

@@ -159,3 +159,23 @@ def test_check_fails_on_a_wrong_expectation(capsys, tmp_path):
     text = Path(ACO).read_text().replace("decision: permitted", "decision: prohibited")
     code, out, _ = run(capsys, "check", scenario(tmp_path, text))
     assert code == 1 and "0 passed, 1 failed" in out
+
+
+def test_an_internal_error_names_the_file_and_never_the_exception_text(monkeypatch, capsys):
+    """A bug met on one file: one line naming it (its text may quote the file's values), and the others decided."""
+    from reasoner.decide import Reasoner
+
+    decide = Reasoner.decide
+
+    def failing(self, path, **options):
+        if "payment" in str(path):
+            raise KeyError("Jane Doe, born 1970-01-01")
+        return decide(self, path, **options)
+
+    monkeypatch.setattr(Reasoner, "decide", failing)
+    payment, threat = (str(ROOT / "examples" / name) for name in ("payment-claim-to-plan.yaml", "serious-threat.yaml"))
+    status = main(["evaluate", payment, threat])
+    captured = capsys.readouterr()
+    assert status == 3
+    assert captured.err == f"hipaa-kg: {payment}: internal error: KeyError (rerun with --debug)\n"
+    assert "serious-threat.yaml" in captured.out
