@@ -184,9 +184,9 @@ class WhyNot:
         provision that nearly applied), or a stated fact would defeat a rule that
         decides it now (what the decision rests on).
         """
-        world = ReadOnlyGraphAggregate([self.ontology.closure, derived])  # read, never copied
         reached = act_reach(facts, derived, act)
-        world.hidden = {x for s, p, o in facts for x in (s, o) if x == s or is_node(p, o)} - reached
+        hidden = {x for s, p, o in facts for x in (s, o) if x == s or is_node(p, o)} - reached
+        world = _World([self.ontology.closure, derived], hidden)  # read, never copied
         decision, _, deciding = outcome
         self._active = self.rules.in_force(as_of)
         proposals: dict[tuple, Rule] = {}
@@ -287,7 +287,16 @@ class WhyNot:
         return p in self.ontology.properties and p != HK.purpose
 
 
-def _match(patterns, bindings: dict, world: Graph) -> list[tuple] | None:
+class _World(ReadOnlyGraphAggregate):
+    """What the counterfactuals read: the ontology's closure and the derivation, never copied,
+    and the scenario's nodes the act does not reach (``hidden``), which they never bind."""
+
+    def __init__(self, graphs: list[Graph], hidden: set):
+        super().__init__(graphs)
+        self.hidden = hidden
+
+
+def _match(patterns, bindings: dict, world: _World) -> list[tuple] | None:
     """Bind the patterns greedily in ``world``; return the instantiated patterns it lacks (None: cannot bind)."""
     pending = list(patterns)
     missing = []
@@ -299,7 +308,7 @@ def _match(patterns, bindings: dict, world: Graph) -> list[tuple] | None:
             if isinstance(p, Variable) or (isinstance(s, Variable) and isinstance(o, Variable)):
                 continue
             query = tuple(None if isinstance(x, Variable) else x for x in (s, p, o))
-            hidden = getattr(world, "hidden", ())  # nodes the act does not reach are never proposed (reach.py)
+            hidden = world.hidden  # nodes the act does not reach are never proposed (reach.py)
             match = next((t for t in sorted(world.triples(query)) if t[0] not in hidden and t[2] not in hidden), None)
             if match is not None:
                 for variable, value in zip((s, p, o), match, strict=True):
@@ -316,7 +325,7 @@ def _match(patterns, bindings: dict, world: Graph) -> list[tuple] | None:
     return missing
 
 
-def _blocking(group, bindings: dict, world: Graph) -> list[tuple]:
+def _blocking(group, bindings: dict, world: _World) -> list[tuple]:
     """The facts a NOT EXISTS group finds with these bindings (empty when it does not block)."""
     local = dict(bindings)
     missing = _match(group, local, world)
