@@ -50,6 +50,7 @@ atomically; the same input gives a byte-identical file.
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import re
 import sys
@@ -320,11 +321,14 @@ def inline_child(text: str, node: Node) -> tuple[str, str, str] | None:
 
 
 def text_lines(markdown: str) -> list[str]:
-    """The non-empty lines of "## Text", editorial [insertions] removed."""
+    """The non-empty lines of "## Text", editorial [insertions] removed, HTML entities decoded.
+
+    Some copies keep an entity where a parenthesis would open a Markdown link: "&#40;c)" is "(c)".
+    """
     body = markdown.split("\n## Text\n", 1)[1].split("\n## Notes on this copy", 1)[0]
     lines = []
     for raw in body.splitlines():
-        line = " ".join(EDITORIAL.sub("", raw).split())
+        line = " ".join(EDITORIAL.sub("", html.unescape(raw)).split())
         if line:
             lines.append(line)
     return lines
