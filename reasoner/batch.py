@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -61,21 +62,33 @@ class Summary:
 
 # --- deciding a chunk (in any process) ----------------------------------------------
 
-_deciders: dict[Settings, object] = {}
+_reasoners: dict[str, object] = {}  # engine -> this process's reasoner, built once
+_deciders: dict[tuple, object] = {}  # (settings, thread) -> its decider (a decider's caches are its thread's own)
+_building = threading.Lock()
 
 
 def _decider(settings: Settings):
-    """This process's decider for these settings, built on first use (the ontology loads once)."""
-    if settings not in _deciders:
+    """This thread's decider for these settings, built on first use; the reasoner is built once per process.
+
+    A Dask worker runs several threads: the reasoner (ontology, rules, shapes) is shared and
+    built under a lock; each thread has its own decider and, in the engine, its own store.
+    """
+    key = (settings, threading.get_ident())
+    found = _deciders.get(key)
+    if found is None:
         from .cases import Decider, Parties
         from .decide import Reasoner
         from .scenario import load
 
-        reasoner = Reasoner(engine=settings.engine)
-        parties = Parties.load(reasoner, load(settings.parties))
-        _deciders.clear()
-        _deciders[settings] = Decider(reasoner, parties, settings.as_of)
-    return _deciders[settings]
+        with _building:
+            reasoner = _reasoners.get(settings.engine)
+            if reasoner is None:
+                reasoner = _reasoners[settings.engine] = Reasoner(engine=settings.engine)
+            parties = Parties.load(reasoner, load(settings.parties))
+            if len(_deciders) > 16:
+                _deciders.clear()
+            found = _deciders[key] = Decider(reasoner, parties, settings.as_of)
+    return found
 
 
 def decide_chunk(chunk: list[tuple[int, object]], settings: Settings) -> list[tuple[str, str]]:

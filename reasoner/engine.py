@@ -18,6 +18,7 @@ derive is never added.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -27,6 +28,7 @@ from rdflib.plugins.sparql import prepareQuery
 from .namespaces import HK, PREFIXES
 from .ontology import Ontology
 from .rules import Rule, RuleSet
+from .threads import RDFLIB_PARSER
 
 ENGINES = ("oxigraph", "rdflib")
 SCENARIO_GRAPH = "urn:hipaa-kg:scenario"
@@ -60,8 +62,19 @@ class Engine:
         self.name = store
         self.ontology = ontology
         self.rules = rules
-        self.store = OxigraphStore(ontology.closure) if store == "oxigraph" else RdflibStore(ontology.closure)
-        self.store.prepare(rules.order)
+        self._local = threading.local()  # one store a thread: a store holds the facts being derived
+
+    @property
+    def store(self):
+        """This thread's store, with the ontology loaded and the rules prepared."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            closure = self.ontology.closure
+            store = OxigraphStore(closure) if self.name == "oxigraph" else RdflibStore(closure)
+            with RDFLIB_PARSER:
+                store.prepare(self.rules.order)
+            self._local.store = store
+        return store
 
     def derive(self, data: Graph) -> Derivation:
         as_of = evaluation_date(data)
@@ -70,7 +83,8 @@ class Engine:
         result += data
         firings: list[Firing] = []
         dormant: list[Firing] = []
-        self.store.begin(data)
+        store = self.store
+        store.begin(data)
         try:
             for group in self.rules.groups:
                 recursive = group[0].name in self.rules.recursive
@@ -80,9 +94,9 @@ class Engine:
                     for rule in group:
                         if rule.name not in active:
                             if first:
-                                dormant += [Firing(rule, row, []) for row in self.store.select(rule)]
+                                dormant += [Firing(rule, row, []) for row in store.select(rule)]
                             continue
-                        for row in self.store.select(rule):
+                        for row in store.select(rule):
                             triples = self._instantiate(rule.template, row)
                             new = [t for t in self._with_ancestor_types(triples) if t not in result]
                             if recursive and not new:
@@ -90,13 +104,13 @@ class Engine:
                             firings.append(Firing(rule, row, triples))
                             for t in new:
                                 result.add(t)
-                            self.store.add(new)
+                            store.add(new)
                             added += len(new)
                     first = False
                     if not recursive or added == 0:
                         break
         finally:
-            self.store.end()
+            store.end()
         return Derivation(result, firings, as_of, dormant)
 
     def _instantiate(self, template: list[tuple], row: dict[str, object]) -> list[tuple]:

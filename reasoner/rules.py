@@ -43,6 +43,7 @@ from .errors import RuleError
 from .namespaces import DCTERMS, HK, HKP, HKR, PREFIXES
 from .ontology import Ontology
 from .resources import query_files
+from .threads import RDFLIB_PARSER
 
 HEADER = re.compile(r"^#\+ ?(\w[\w-]*)\s*:\s*(.*)$")
 CONTINUATION = re.compile(r"^#\+\s{2,}(.*)$")
@@ -88,7 +89,8 @@ class Rule:
     def terms(self) -> set[URIRef]:
         """Every hk: and hkp: IRI the rule names, in its template or its WHERE clause."""
         found = {t for triple in self.template for t in triple if isinstance(t, URIRef)}
-        _collect_iris(prepareQuery(self.select, initNs=PREFIXES).algebra, found)
+        with RDFLIB_PARSER:
+            _collect_iris(prepareQuery(self.select, initNs=PREFIXES).algebra, found)
         return {t for t in found if t.startswith(HK)}
 
     def template_bnodes(self) -> set[BNode]:
@@ -211,7 +213,9 @@ def parse_rule(name: str, text: str, ontology: Ontology) -> Rule:
 
 def load_rules(ontology: Ontology, folder: str = "rules") -> RuleSet:
     """Every rule under queries/<folder>/, ordered by what they read and write."""
-    rules = [parse_rule(f.name[: -len(".rq")], f.read_text(encoding="utf-8"), ontology) for f in query_files(folder)]
+    files = query_files(folder)
+    with RDFLIB_PARSER:
+        rules = [parse_rule(f.name[: -len(".rq")], f.read_text(encoding="utf-8"), ontology) for f in files]
     ruleset = order_rules(rules)
     ruleset.calendar = Calendar(ontology, rules)
     return ruleset

@@ -14,6 +14,7 @@ from .namespaces import HK, HKS, SH
 from .ontology import Ontology
 from .resources import ontology_file
 from .scenario import Scenario
+from .threads import RDFLIB_PARSER
 
 IN_SCENARIO = URIRef("urn:hipaa-kg:in-scenario")
 TRUE = Literal(True)
@@ -51,7 +52,8 @@ class Validator:
     def __init__(self, ontology: Ontology):
         self.ontology = ontology
         self.shapes = Graph().parse(data=ontology_file("shapes", "scenario.ttl").read_text("utf-8"), format="turtle")
-        self.targets = _sparql_targets(self.shapes)
+        with RDFLIB_PARSER:
+            self.targets = _sparql_targets(self.shapes)
         self.terms = ontology.term_index()
         self.names = {str(t)[len(HK) :]: t for t in ontology.classes | ontology.properties}
 
@@ -68,9 +70,10 @@ class Validator:
         for shape, query in self.targets:
             for row in data.query(query):
                 shapes.add((shape, SH.targetNode, row[0]))
-        _, report, _ = shacl_validate(
-            data, shacl_graph=shapes, advanced=True, allow_warnings=True, inference="none", inplace=True
-        )
+        with RDFLIB_PARSER:  # pySHACL parses the shapes' SPARQL at every run
+            _, report, _ = shacl_validate(
+                data, shacl_graph=shapes, advanced=True, allow_warnings=True, inference="none", inplace=True
+            )
         found = []
         for result in report.subjects(SH.resultSeverity, None):
             focus = report.value(result, SH.focusNode)

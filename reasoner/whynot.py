@@ -158,7 +158,6 @@ class WhyNot:
         self.alternatives = {r.name: alternatives(r) for r in rules.order}
         self.finding_rules = [r for r in rules.order if any(p == HK.provision for _, p, _ in r.template)]
         self.writers: dict[object, list[Rule]] = {}
-        self._active: frozenset[str] = rules.in_force()  # the rules in force on the date being explained
         for rule in rules.order:
             for _, p, o in rule.template:
                 key = o if p == RDF.type else p
@@ -188,16 +187,16 @@ class WhyNot:
         hidden = {x for s, p, o in facts for x in (s, o) if x == s or is_node(p, o)} - reached
         world = _World([self.ontology.closure, derived], hidden)  # read, never copied
         decision, _, deciding = outcome
-        self._active = self.rules.in_force(as_of)
+        active = self.rules.in_force(as_of)  # the rules in force on the date being explained
         proposals: dict[tuple, Rule] = {}
         for rule in self.finding_rules:
-            if rule.name not in self._active:
+            if rule.name not in active:
                 continue
             for alternative in self.alternatives[rule.name]:
                 if rule.name in deciding:
-                    options = self._defeaters(alternative, act, world, facts)
+                    options = self._defeaters(alternative, act, world, facts, active)
                 else:
-                    options = [self._changes(alternative, act, world, facts, DERIVED_DEPTH)]
+                    options = [self._changes(alternative, act, world, facts, DERIVED_DEPTH, active)]
                 for changes in options:
                     if changes and len(changes) <= MAX_CHANGES:
                         proposals.setdefault(tuple(sorted(changes, key=_change_key)), rule)
@@ -210,7 +209,7 @@ class WhyNot:
                 found.append(Counterfactual(rule, changes, new_decision, new_basis))
         return _minimal(found)
 
-    def _defeaters(self, alternative, act, world, facts) -> list[set[Change]]:
+    def _defeaters(self, alternative, act, world, facts, active) -> list[set[Change]]:
         """For an alternative that matches now: each NOT EXISTS group, stated, would defeat it."""
         bindings = {Variable("act"): act}
         if _match(alternative.patterns, bindings, world) != []:
@@ -220,12 +219,12 @@ class WhyNot:
             triples = [tuple(bindings.get(x, x) if isinstance(x, Variable) else x for x in t) for t in group]
             if any(isinstance(x, Variable) for t in triples for x in t):
                 continue
-            supplied = [self._supply(t, act, world, facts, DERIVED_DEPTH) for t in triples if t not in world]
+            supplied = [self._supply(t, act, world, facts, DERIVED_DEPTH, active) for t in triples if t not in world]
             if supplied and all(s is not None for s in supplied):
                 found.append(set().union(*supplied))
         return found
 
-    def _changes(self, alternative, act, world, facts, depth) -> set[Change] | None:
+    def _changes(self, alternative, act, world, facts, depth, active) -> set[Change] | None:
         """The stated-fact changes that would let one alternative of a rule match, or None if none can."""
         bindings = {Variable("act"): act}
         missing = _match(alternative.patterns, bindings, world)
@@ -233,7 +232,7 @@ class WhyNot:
             return None
         changes: set[Change] = set()
         for triple in missing:
-            found = self._supply(triple, act, world, facts, depth)
+            found = self._supply(triple, act, world, facts, depth, active)
             if found is None:
                 return None
             changes |= found
@@ -246,11 +245,11 @@ class WhyNot:
                 changes.add(Change(False, removable))
         return changes
 
-    def _supply(self, triple, act, world, facts, depth) -> set[Change] | None:
+    def _supply(self, triple, act, world, facts, depth, active) -> set[Change] | None:
         """How to make one missing fact true: state it, or state what the rule deriving it needs."""
         s, p, o = triple
         key = o if p == RDF.type else p
-        writers = [w for w in self.writers.get(key, []) if w.name in self._active]
+        writers = [w for w in self.writers.get(key, []) if w.name in active]
         if writers and depth > 0:
             options = []
             for writer in writers:
@@ -261,7 +260,7 @@ class WhyNot:
                     missing = _match(alternative.patterns, bound, world)
                     if missing is None:
                         continue
-                    supplied = [self._supply(t, act, world, facts, depth - 1) for t in missing]
+                    supplied = [self._supply(t, act, world, facts, depth - 1, active) for t in missing]
                     if all(x is not None for x in supplied):
                         options.append(set().union(*supplied) if supplied else set())
             return min(options, key=_cost) if options else None
