@@ -11,18 +11,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, Graph, Literal
 
-from .engine import Derivation, Engine
+from .engine import EVALUATION, Derivation, Engine
 from .namespaces import HK
 from .ontology import Ontology, load_ontology
-from .record import RecordWriter, in_order
+from .reach import act_facts
+from .record import RecordWriter, in_order, outcomes
 from .rules import RuleSet, load_rules
 from .scenario import Scenario, load
 from .validate import Validator, Violation
-from .whynot import WhyNot
-
-EVALUATION = URIRef("urn:hipaa-kg:evaluation")  # the node that carries the date whose rules apply (hk:asOf)
+from .whynot import NO_OUTCOME, Index, WhyNot, apply
 
 
 @dataclass
@@ -53,7 +52,7 @@ class Result:
 
 
 class Reasoner:
-    """The ontology, rules, shapes and engine, loaded once; ``decide`` per scenario."""
+    """The ontology, rules, shapes and engine, loaded once; ``decide`` per scenario, ``decide_many`` for many."""
 
     def __init__(
         self,
@@ -62,53 +61,128 @@ class Reasoner:
         ontology: Ontology | None = None,
         rules: RuleSet | None = None,
         why_not: bool = True,
+        one_at_a_time: bool = False,
     ):
-        """``why_not``: add to each record the changed facts that would decide it otherwise (whynot.py)."""
+        """``why_not``: add to each record the changed facts that would decide it otherwise (whynot.py).
+
+        ``one_at_a_time``: the reference the fast path is tested against: each scenario derived
+        alone, and each counterfactual checked by deriving the whole scenario again.
+        """
         self.ontology = ontology or load_ontology()
         self.rules = rules or load_rules(self.ontology)
         self.engine = Engine(self.ontology, self.rules, engine)
         self.validator = Validator(self.ontology)
         self.why_not = WhyNot(self.ontology, self.rules) if why_not else None
+        self.one_at_a_time = one_at_a_time
 
     def decide(self, source: str | Path | Scenario, *, as_of: dt.date | None = None) -> Result:
         """Decide every act of one scenario (a file path, or a loaded Scenario)."""
-        scenario = source if isinstance(source, Scenario) else load(source)
-        result = Result(scenario, as_of or scenario.as_of or dt.date.today())
-        facts = self.typed(scenario.graph)
-        result.violations = self.validator.validate(scenario, facts)
+        return self.decide_many([source], as_of=as_of)[0]
+
+    def decide_many(
+        self, sources, *, as_of: dt.date | None = None, dates: list | None = None, explain: str = "all"
+    ) -> list[Result]:
+        """Decide every act of many scenarios, in one run of the rules for the scenarios and one for
+        every counterfactual of every act.
+
+        ``dates``: each source's evaluation date, where they differ (else ``as_of``, the file's
+        ``asOf``, or today). ``explain``: ``all`` (counterfactuals for every act: ``whyNot``, or ``wouldChange`` for a
+        permitted one), ``why-not`` (for acts not permitted only) or ``none``.
+        """
+        results: list[Result] = []
+        typed: list[Graph] = []
+        for i, source in enumerate(sources):
+            scenario = source if isinstance(source, Scenario) else load(source)
+            day = dates[i] if dates is not None else as_of
+            results.append(Result(scenario, day or scenario.as_of or dt.date.today()))
+            typed.append(self.typed(scenario.graph))
+        pairs = [(r.scenario, facts) for r, facts in zip(results, typed, strict=True)]
+        valid: list[tuple[Result, Graph]] = []
+        for result, facts, violations in zip(results, typed, self.validator.validate_many(pairs), strict=True):
+            result.violations = violations + self._checks(result.scenario, facts, result.as_of)
+            if result.conforms:  # an invalid scenario names what is wrong instead of guessing
+                valid.append((result, self._dated(facts, result.as_of)))
+        derivations = self._derive_many([facts for _, facts in valid])
+        acts: list[tuple[Result, object, dict, RecordWriter]] = []
+        for (result, _), derivation in zip(valid, derivations, strict=True):
+            result.derivation = derivation
+            writer = RecordWriter(self.ontology, result.scenario, derivation)
+            for act in writer.acts():
+                record = writer.record(act)
+                not_in_force = self._not_in_force(act, derivation, writer)
+                if not_in_force:
+                    record["explanation"]["notInForce"] = not_in_force
+                acts.append((result, act, record, writer))
+        if self.why_not is not None and explain != "none":
+            wanted = [a for a in acts if explain == "all" or a[2]["decision"] != "permitted"]
+            self._counterfactuals(wanted)
+        for result, _, record, _ in acts:
+            result.acts.append(in_order(record))
+        return results
+
+    def _checks(self, scenario: Scenario, facts: Graph, as_of: dt.date) -> list[Violation]:
+        """What the shapes do not check: a date the rules hold, and an act to decide."""
+        violations = []
         earliest = self.rules.calendar.earliest if self.rules.calendar else None
-        if earliest is not None and result.as_of < earliest:
-            day = result.as_of.isoformat()
+        if earliest is not None and as_of < earliest:
+            day = as_of.isoformat()
             message = f"asOf {day} is before {earliest.isoformat()}, the first day of the rules hipaa-kg holds"
-            result.violations.append(Violation(scenario.source, None, day, message, "Violation"))
+            violations.append(Violation(scenario.source, None, day, message, "Violation"))
         if not any(True for _ in facts.subjects(RDF.type, HK.Act)):
-            result.violations.append(
+            violations.append(
                 Violation(scenario.source, None, None, "the scenario describes no Use or Disclosure", "Warning")
             )
-        if not result.conforms:
-            return result  # an invalid scenario names what is wrong instead of guessing
-        result.derivation = self._derive(facts, result.as_of)
-        writer = RecordWriter(self.ontology, scenario, result.derivation)
-        for act in writer.acts():
-            record = writer.record(act)
-            if self.why_not is not None:
-                decide = partial(self._outcomes, scenario=scenario, as_of=result.as_of)
+        return violations
+
+    def _counterfactuals(self, acts: list) -> None:
+        """Each act's counterfactuals; every proposal of every act checked in one run of the rules.
+
+        A proposal is checked on a copy of the facts the act reaches (reach.py), changed.
+        """
+        checks, candidates, indexes = [], [], {}
+        for result, act, record, writer in acts:
+            derivation = result.derivation
+            outcome = writer.outcome(act)
+            if self.one_at_a_time:
+                decide = partial(self._outcomes, scenario=result.scenario, as_of=result.as_of)
                 found = self.why_not.counterfactuals(
-                    act, scenario.graph, result.derivation.graph, writer.outcome(act), decide, as_of=result.as_of
+                    act, result.scenario.graph, derivation.graph, outcome, decide, as_of=result.as_of
                 )
-                key = "wouldChange" if record["decision"] == "permitted" else "whyNot"
-                record["explanation"][key] = [writer.counterfactual(c) for c in found]
-            not_in_force = self._not_in_force(act, result.derivation, writer)
-            if not_in_force:
-                record["explanation"]["notInForce"] = not_in_force
-            result.acts.append(in_order(record))
-        return result
+                self._write(record, writer, found)
+                continue
+            index = indexes.get(id(derivation)) or indexes.setdefault(id(derivation), Index(derivation.graph))
+            proposals = self.why_not.proposals(
+                act, result.scenario.graph, derivation.graph, outcome, result.as_of, index
+            )
+            stated = act_facts(result.scenario.graph, derivation.graph, act)
+            for changes, _ in proposals:
+                candidates.append(self._dated(self.typed_triples(apply(set(stated), changes)), result.as_of))
+            checks.append((act, record, writer, outcome, proposals))
+        found = iter(self._derive_many(candidates))
+        for act, record, writer, outcome, proposals in checks:
+            checked = [outcomes(self.ontology, next(found)).get(act, NO_OUTCOME) for _ in proposals]
+            self._write(record, writer, self.why_not.verified(outcome, proposals, checked))
+
+    @staticmethod
+    def _write(record: dict, writer: RecordWriter, found) -> None:
+        key = "wouldChange" if record["decision"] == "permitted" else "whyNot"
+        record["explanation"][key] = [writer.counterfactual(c) for c in found]
+
+    def _derive_many(self, worlds: list) -> list[Derivation]:
+        if self.one_at_a_time:
+            return [self.engine.derive(world) for world in worlds]
+        return self.engine.derive_many(worlds)
+
+    @staticmethod
+    def _dated(facts, as_of: dt.date):
+        """The facts with the evaluation date whose rules apply, as a fact (hk:asOf)."""
+        facts.add((EVALUATION, RDF.type, HK.Evaluation))
+        facts.add((EVALUATION, HK.asOf, Literal(as_of)))
+        return facts
 
     def _derive(self, facts: Graph, as_of: dt.date) -> Derivation:
         """Run the rules over typed facts, with the evaluation date as a fact."""
-        facts.add((EVALUATION, RDF.type, HK.Evaluation))
-        facts.add((EVALUATION, HK.asOf, Literal(as_of)))
-        return self.engine.derive(facts)
+        return self.engine.derive(self._dated(facts, as_of))
 
     def _not_in_force(self, act, derivation: Derivation, writer: RecordWriter) -> list[dict]:
         """The rules that would have concluded a finding about the act, were they in force on the date."""
@@ -125,7 +199,7 @@ class Reasoner:
                 "rule": rule.name,
                 "provisions": citations,
                 "inForce": periods,
-                "text": f"{', '.join(citations)} (rule {rule.name}) was not in force on {derivation.as_of}: "
+                "text": f"{', '.join(citations)} (rule {rule.name}) {not_in_force_on(derivation.as_of)}: "
                 + "; ".join(periods),
             }
         return sorted(found.values(), key=lambda f: f["rule"])
@@ -139,12 +213,19 @@ class Reasoner:
     def typed(self, facts: Graph) -> Graph:
         """The facts with each node's ancestor types (an untyped information node is HealthInformation)."""
         typed = Graph()
-        typed += facts
-        for info in set(facts.objects(None, HK.information)):
-            if facts.value(info, RDF.type) is None:
-                typed.add((info, RDF.type, HK.HealthInformation))
-        for node, cls in list(typed.subject_objects(RDF.type)):
-            if isinstance(cls, URIRef):
-                for ancestor in self.ontology.ancestors.get(cls, ()):
-                    typed.add((node, RDF.type, ancestor))
+        for t in self.typed_triples(set(facts)):
+            typed.add(t)
         return typed
+
+    def typed_triples(self, facts: set) -> set:
+        """``typed`` for a set of triples (changed in place)."""
+        typed = {s for s, p, _ in facts if p == RDF.type}
+        facts |= {(o, RDF.type, HK.HealthInformation) for _, p, o in facts if p == HK.information and o not in typed}
+        ancestors = self.ontology.ancestors
+        facts |= {(node, RDF.type, a) for node, p, cls in list(facts) if p == RDF.type for a in ancestors.get(cls, ())}
+        return facts
+
+
+def not_in_force_on(day) -> str:
+    """How a record says that a rule was not in force on the evaluation date."""
+    return f"was not in force on {day}"

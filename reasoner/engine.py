@@ -32,6 +32,7 @@ from .threads import RDFLIB_PARSER
 
 ENGINES = ("oxigraph", "rdflib")
 SCENARIO_GRAPH = "urn:hipaa-kg:scenario"
+EVALUATION = URIRef("urn:hipaa-kg:evaluation")  # the node that carries the date whose rules apply (hk:asOf)
 
 
 @dataclass
@@ -47,14 +48,35 @@ class Firing:
 class Derivation:
     """The scenario's facts with everything the rules derived, and how."""
 
-    graph: Graph
+    facts: Graph  # what was derived from (typed facts, with the evaluation date)
+    derived: list[tuple] = field(default_factory=list)  # every triple the rules added, ancestor types included
     firings: list[Firing] = field(default_factory=list)
     as_of: dt.date | None = None  # the evaluation date whose rules ran
     not_in_force: list[Firing] = field(default_factory=list)  # matches of rules not in force then (nothing derived)
+    _graph: Graph | None = field(default=None, repr=False)
+
+    @property
+    def graph(self) -> Graph:
+        """The facts and what was derived, as one graph (built when first read)."""
+        if self._graph is None:
+            self._graph = Graph()
+            self._graph += self.facts
+            for t in self.derived:
+                self._graph.add(t)
+        return self._graph
 
 
 class Engine:
-    """Decides scenarios with one store kind; the ontology is loaded into it once."""
+    """Decides scenarios with one store kind; the ontology is loaded into it once.
+
+    ``derive_many`` decides many fact graphs (*worlds*: scenario files, counterfactual
+    candidates, the cases of an audit log) in one run of the rules: the worlds of one
+    evaluation date are loaded into one store, each scenario node under a fresh name, and
+    every rule runs once over all of them; each firing is then given back to the world its
+    nodes belong to, under the world's own names. No rule joins two worlds (a firing that
+    binds nodes of two worlds is an error), so each world's derivation is what deriving it
+    alone gives (tests/test_many.py checks this on every scenario file).
+    """
 
     def __init__(self, ontology: Ontology, rules: RuleSet, store: str = "oxigraph"):
         if store not in ENGINES:
@@ -62,6 +84,7 @@ class Engine:
         self.name = store
         self.ontology = ontology
         self.rules = rules
+        self.shared = ontology.nodes | {EVALUATION}  # never renamed: terms, and the one evaluation node of a pass
         self._local = threading.local()  # one store a thread: a store holds the facts being derived
 
     @property
@@ -77,14 +100,28 @@ class Engine:
         return store
 
     def derive(self, data: Graph) -> Derivation:
-        as_of = evaluation_date(data)
+        return self.derive_many([data])[0]
+
+    def derive_many(self, worlds: list[Graph]) -> list[Derivation]:
+        """Each world's derivation, from one run of the rules per evaluation date."""
+        by_day: dict[dt.date, list[int]] = {}
+        for i, world in enumerate(worlds):
+            by_day.setdefault(evaluation_date(world), []).append(i)
+        found: list[Derivation | None] = [None] * len(worlds)
+        for day, indices in by_day.items():
+            for i, derivation in zip(indices, self._pass([worlds[i] for i in indices], day), strict=True):
+                found[i] = derivation
+        return found
+
+    def _pass(self, worlds: list[Graph], as_of: dt.date) -> list[Derivation]:
+        """One run of the rules in force on ``as_of`` over the worlds, loaded together."""
         active = self.rules.in_force(as_of)
-        result = Graph()
-        result += data
-        firings: list[Firing] = []
-        dormant: list[Firing] = []
+        names = Names(self.shared, len(worlds))
+        facts = [names.rename(k, t) for k, world in enumerate(worlds) for t in world]
+        seen = set(facts)
+        results = [Derivation(world, as_of=as_of) for world in worlds]
         store = self.store
-        store.begin(data)
+        store.begin(facts)
         try:
             for group in self.rules.groups:
                 recursive = group[0].name in self.rules.recursive
@@ -94,24 +131,27 @@ class Engine:
                     for rule in group:
                         if rule.name not in active:
                             if first:
-                                dormant += [Firing(rule, row, []) for row in store.select(rule)]
+                                for row in store.select(rule):
+                                    for k, bindings in names.owners(row):
+                                        results[k].not_in_force.append(Firing(rule, bindings, []))
                             continue
                         for row in store.select(rule):
                             triples = self._instantiate(rule.template, row)
-                            new = [t for t in self._with_ancestor_types(triples) if t not in result]
+                            new = [t for t in self._with_ancestor_types(triples) if t not in seen]
                             if recursive and not new:
                                 continue
-                            firings.append(Firing(rule, row, triples))
-                            for t in new:
-                                result.add(t)
+                            seen.update(new)
                             store.add(new)
                             added += len(new)
+                            for k, bindings in names.owners(row, created=triples):
+                                results[k].firings.append(Firing(rule, bindings, names.back_all(triples)))
+                                results[k].derived += names.back_all(new)
                     first = False
                     if not recursive or added == 0:
                         break
         finally:
             store.end()
-        return Derivation(result, firings, as_of, dormant)
+        return results
 
     def _instantiate(self, template: list[tuple], row: dict[str, object]) -> list[tuple]:
         fresh: dict[BNode, BNode] = {}
@@ -138,12 +178,83 @@ class Engine:
         return found
 
 
-def evaluation_date(data: Graph) -> dt.date:
+class Names:
+    """Fresh names for the scenario nodes of each world of a pass, and the way back.
+
+    One world keeps its own names. With several, each node of world k that is not a
+    shared term gets a name of its own (``urn:hipaa-kg:world:k:i``, or a fresh blank
+    node), so that worlds never share a node; blank nodes the rules create belong to
+    the world of the firing that created them.
+    """
+
+    def __init__(self, shared: set, count: int):
+        self.shared = shared
+        self.single = count == 1
+        self.to: list[dict] = [{} for _ in range(count)]
+        self.back: dict = {}  # fresh name -> (world, its own name)
+        self.owner: dict = {}  # a blank node a rule created -> its world
+
+    def rename(self, k: int, triple: tuple) -> tuple:
+        if self.single:
+            return triple
+        s, p, o = triple
+        return (self.fresh(k, s), p, self.fresh(k, o))
+
+    def fresh(self, k: int, node):
+        """The name of world k's node in the pass."""
+        if self.single or isinstance(node, Literal) or node in self.shared:
+            return node
+        names = self.to[k]
+        fresh = names.get(node)
+        if fresh is None:
+            fresh = URIRef(f"urn:hipaa-kg:world:{k}:{len(names)}") if isinstance(node, URIRef) else BNode()
+            names[node] = fresh
+            self.back[fresh] = (k, node)
+        return fresh
+
+    def owners(self, row: dict, created: list[tuple] = ()) -> list[tuple[int, dict]]:
+        """The world(s) a firing belongs to, each with the bindings in its own names.
+
+        A firing that binds no node of any world (only terms) belongs to every world.
+        """
+        if self.single:
+            return [(0, row)]
+        worlds = {self._world(v) for v in row.values()} - {None}
+        if len(worlds) > 1:
+            raise RuntimeError(f"a rule joined {len(worlds)} worlds: {sorted(map(str, row))}")
+        k = worlds.pop() if worlds else None
+        for s, _, o in created:  # the blank nodes this firing creates are its world's
+            for x in (s, o):
+                if isinstance(x, BNode) and x not in self.back and x not in self.owner:
+                    self.owner[x] = k
+        if k is None:
+            return [(i, row) for i in range(len(self.to))]
+        return [(k, {name: self._back(v) for name, v in row.items()})]
+
+    def _world(self, node):
+        found = self.back.get(node)
+        return found[0] if found is not None else self.owner.get(node)
+
+    def _back(self, node):
+        found = self.back.get(node)
+        return found[1] if found is not None else node
+
+    def original(self, node):
+        """A node under its own name (a term, or a node of no world, as it is)."""
+        return self._back(node)
+
+    def back_all(self, triples: list[tuple]) -> list[tuple]:
+        if self.single:
+            return triples
+        return [(self._back(s), p, self._back(o)) for s, p, o in triples]
+
+
+def evaluation_date(data) -> dt.date:
     """The date whose rules apply: the hk:asOf of the evaluation node in the facts, or today."""
-    for evaluation in data.subjects(RDF.type, HK.Evaluation):
-        value = data.value(evaluation, HK.asOf)
-        if value is not None and isinstance(value.toPython(), dt.date):
-            return value.toPython()
+    triples = data.triples((EVALUATION, HK.asOf, None)) if isinstance(data, Graph) else data
+    for s, p, o in triples:
+        if s == EVALUATION and p == HK.asOf and isinstance(o.toPython(), dt.date):
+            return o.toPython()
     return dt.date.today()
 
 
@@ -158,10 +269,11 @@ class RdflibStore:
     def prepare(self, rules: list[Rule]) -> None:
         self.queries = {r.name: prepareQuery(r.select, initNs=PREFIXES) for r in rules}
 
-    def begin(self, data: Graph) -> None:
+    def begin(self, triples: list[tuple]) -> None:
         self.graph = Graph()
         self.graph += self.base
-        self.graph += data
+        for t in triples:
+            self.graph.add(t)
 
     def select(self, rule: Rule):
         for row in self.graph.query(self.queries[rule.name]):
@@ -187,8 +299,8 @@ class OxigraphStore:
     def prepare(self, rules: list[Rule]) -> None:
         self.queries = {r.name: r.select for r in rules}
 
-    def begin(self, data: Graph) -> None:
-        self.add(list(data))
+    def begin(self, triples: list[tuple]) -> None:
+        self.add(triples)
 
     def select(self, rule: Rule):
         solutions = self.db.query(self.queries[rule.name], use_default_graph_as_union=True)

@@ -68,6 +68,7 @@ class Ontology:
             for p in self.closure.subjects(RDF.type, kind)
             if str(p).startswith(HK)
         }
+        self.nodes = frozenset(x for t in self.closure for x in (t[0], t[2]) if isinstance(x, URIRef))  # its terms
         self.provisions = _provisions(self.provision_graph)
         self.finding_kinds = {
             kind: (str(self.closure.value(kind, HK.decision)), int(rank))

@@ -60,3 +60,9 @@ def act_reach(facts: Graph, typed: Graph, act) -> set:
     found.update([act, *information])
     found.update(o for i in information for o in facts.objects(i, HK.about))
     return found
+
+
+def act_facts(facts: Graph, typed: Graph, act) -> set[tuple]:
+    """The stated facts among the nodes an act reaches (and their values): all that decides the act."""
+    reached = act_reach(facts, typed, act)
+    return {(s, p, o) for s, p, o in facts if s in reached and (o in reached or not is_node(p, o))}

@@ -89,11 +89,7 @@ class RecordWriter:
         return []
 
     def _basis(self, findings) -> list:
-        provisions = {self.ontology.provision(p) for f in findings for p in self.graph.objects(f, HK.provision)}
-        by_citation = {}
-        for p in sorted(provisions, key=lambda p: (-p.depth, p.citation or "")):
-            by_citation.setdefault(p.citation, p)
-        return list(by_citation.values())
+        return basis_of({self.ontology.provision(p) for f in findings for p in self.graph.objects(f, HK.provision)})
 
     def _conditions(self, findings) -> list[dict]:
         found = {c for f in findings for c in self.graph.objects(f, HK.condition)}
@@ -244,3 +240,35 @@ def _counterfactual_text(counterfactual: dict) -> str:
         ("" if "add" in c else "not ") + " ".join(next(iter(c.values()))) for c in counterfactual["changes"]
     )
     return f"{', '.join(counterfactual['provisions'])}: {counterfactual['decision']} if {said}"
+
+
+def outcomes(ontology: Ontology, derivation: Derivation) -> dict:
+    """Each act's outcome as ``RecordWriter.outcome`` gives it, read off what the rules derived alone.
+
+    For the counterfactual candidates, which need no record: no graph is built.
+    """
+    index: dict[tuple, list] = {}
+    for s, p, o in derivation.derived:
+        if p in (HK.decidedBy, HK.outcome, HK.provision):
+            index.setdefault((s, p), []).append(o)
+    made_by = {}
+    for firing in derivation.firings:
+        for s, p, _ in firing.triples:
+            if isinstance(s, BNode) and p == RDF.type:
+                made_by.setdefault(s, firing.rule.name)
+    found = {}
+    for act in {s for s, p, o in derivation.facts if p == RDF.type and o == HK.Act}:
+        winners = index.get((act, HK.decidedBy), [])
+        decision = index.get((act, HK.outcome), [None])[0]
+        provisions = {ontology.provision(p) for f in winners for p in index.get((f, HK.provision), [])}
+        rules = {made_by[f] for f in winners if f in made_by}
+        found[act] = (str(decision), [p.citation for p in basis_of(provisions)], rules)
+    return found
+
+
+def basis_of(provisions) -> list:
+    """Provisions, the most specific first, one per citation."""
+    by_citation = {}
+    for p in sorted(provisions, key=lambda p: (-p.depth, p.citation or "")):
+        by_citation.setdefault(p.citation, p)
+    return list(by_citation.values())

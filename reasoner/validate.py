@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.plugins.sparql import prepareQuery
 
+from .engine import EVALUATION, Names, from_ox, to_ox
 from .errors import shown
 from .namespaces import HK, HKS, SH
 from .ontology import Ontology
@@ -52,37 +53,57 @@ class Validator:
     def __init__(self, ontology: Ontology):
         self.ontology = ontology
         self.shapes = Graph().parse(data=ontology_file("shapes", "scenario.ttl").read_text("utf-8"), format="turtle")
-        with RDFLIB_PARSER:
-            self.targets = _sparql_targets(self.shapes)
+        self.targets = _sparql_targets(self.shapes)
         self.terms = ontology.term_index()
+        self.described = set(self.terms.subjects())
+        self.shared = ontology.nodes | {EVALUATION}
         self.names = {str(t)[len(HK) :]: t for t in ontology.classes | ontology.properties}
 
     def validate(self, scenario: Scenario, typed: Graph) -> list[Violation]:
         """Validate the typed facts; return the results, Violations first."""
+        return self.validate_many([(scenario, typed)])[0]
+
+    def validate_many(self, scenarios: list[tuple[Scenario, Graph]]) -> list[list[Violation]]:
+        """Validate many scenarios' typed facts in one run of pySHACL; each one's results, Violations first.
+
+        Each scenario's nodes take fresh names (as the engine's worlds do), so that two files
+        never share a node; the results are given back under the scenario's own names. Only the
+        term declarations the facts name are added to them: all that the shapes read of the terms.
+        """
         data = Graph()
-        data += typed
-        data += self.terms
         shapes = Graph()
         shapes += self.shapes
-        for node in set(scenario.graph.subjects()):
-            shapes.add((HKS.ScenarioNode, SH.targetNode, node))
-            data.add((node, IN_SCENARIO, TRUE))  # where the SPARQL targets start (shapes/scenario.ttl)
+        names = Names(self.shared, len(scenarios))
+        used = set()
+        for k, (scenario, typed) in enumerate(scenarios):
+            for t in typed:
+                data.add(names.rename(k, t))
+                used.update((t[1], t[2]))
+            for node in set(scenario.graph.subjects()):
+                node = names.fresh(k, node)
+                shapes.add((HKS.ScenarioNode, SH.targetNode, node))
+                data.add((node, IN_SCENARIO, TRUE))  # where the SPARQL targets start (shapes/scenario.ttl)
+        for term in used & self.described:
+            data += self.terms.triples((term, None, None))
+        store = ox.Store()
+        store.extend(ox.Quad(*map(to_ox, t), ox.DefaultGraph()) for t in data)
         for shape, query in self.targets:
-            for row in data.query(query):
-                shapes.add((shape, SH.targetNode, row[0]))
+            for row in store.query(query):
+                shapes.add((shape, SH.targetNode, from_ox(row[0])))
         with RDFLIB_PARSER:  # pySHACL parses the shapes' SPARQL at every run
             _, report, _ = shacl_validate(
                 data, shacl_graph=shapes, advanced=True, allow_warnings=True, inference="none", inplace=True
             )
-        found = []
+        found: list[list[Violation]] = [[] for _ in scenarios]
         for result in report.subjects(SH.resultSeverity, None):
-            focus = report.value(result, SH.focusNode)
+            k, focus = names.back.get(report.value(result, SH.focusNode), (0, report.value(result, SH.focusNode)))
+            scenario = scenarios[k][0]
             path = report.value(result, SH.resultPath)
-            value = report.value(result, SH.value)
+            value = names.original(report.value(result, SH.value))
             message = str(report.value(result, SH.resultMessage) or "does not conform")
             if isinstance(value, URIRef) and message.startswith("unknown"):
                 message = f"{message} '{shown(self._name(scenario, value))}'{self._suggest(value)}"
-            found.append(
+            found[k].append(
                 Violation(
                     focus=self._name(scenario, focus),
                     path=self._name(scenario, path) if path is not None else None,
@@ -92,7 +113,8 @@ class Validator:
                     line=scenario.lines.get(scenario.local_id(focus)),
                 )
             )
-        found.sort(key=lambda v: (v.severity != "Violation", v.line or 0, v.focus, v.path or "", v.message))
+        for violations in found:
+            violations.sort(key=lambda v: (v.severity != "Violation", v.line or 0, v.focus, v.path or "", v.message))
         return found
 
     def _name(self, scenario: Scenario, node) -> str:
@@ -113,10 +135,10 @@ class Validator:
 
 
 def _sparql_targets(shapes: Graph) -> list[tuple]:
-    """The shapes' SPARQL targets, parsed once, and taken out of the shapes: ``validate`` runs them.
+    """The shapes' SPARQL targets (query texts), taken out of the shapes: ``validate`` runs them on Oxigraph.
 
-    pyshacl parses a target's query anew at every validation, which took most of the
-    time of validating a small scenario; the queries and what they select are unchanged.
+    pyshacl parses a target's query anew at every validation, and rdflib evaluates it slowly,
+    which took most of the time of validating; the queries and what they select are unchanged.
     """
     found = []
     for shape, target in list(shapes.subject_objects(SH.target)):
@@ -127,7 +149,8 @@ def _sparql_targets(shapes: Graph) -> list[tuple]:
             for prefixes in shapes.objects(target, SH.prefixes)
             for d in shapes.objects(prefixes, SH.declare)
         }
-        found.append((shape, prepareQuery(str(shapes.value(target, SH.select)), initNs=namespaces)))
+        prefixes = "".join(f"PREFIX {p}: <{n}>\n" for p, n in sorted(namespaces.items()))
+        found.append((shape, prefixes + str(shapes.value(target, SH.select))))
         shapes.remove((shape, SH.target, target))
         shapes.remove((target, None, None))
     return found

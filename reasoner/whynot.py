@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef, Variable
-from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.paths import SequencePath
 from rdflib.plugins.sparql.algebra import triples as algebra_triples
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -38,6 +37,7 @@ from .rules import Rule, RuleSet
 MAX_CHANGES = 3  # a proposal that needs more changes than this is not a near miss
 STRUCTURE = (HK.actor, HK.recipient, HK.information, HK.purpose, HK.forActivitiesOf, HK.about)  # what the act is
 DERIVED_DEPTH = 2  # how far a missing derived fact is traced back to the facts it needs
+NO_OUTCOME = (None, [], set())  # an act's outcome where it was not decided
 
 
 @dataclass
@@ -156,6 +156,7 @@ class WhyNot:
         self.ontology = ontology
         self.rules = rules
         self.alternatives = {r.name: alternatives(r) for r in rules.order}
+        self.closure = Index(ontology.closure)
         self.finding_rules = [r for r in rules.order if any(p == HK.provision for _, p, _ in r.template)]
         self.writers: dict[object, list[Rule]] = {}
         for rule in rules.order:
@@ -170,23 +171,36 @@ class WhyNot:
         facts: Graph,
         derived: Graph,
         outcome: tuple,
-        decide: Callable[[Graph], dict],
+        decide: Callable[[set], dict],
         as_of: dt.date | None = None,
     ) -> list[Counterfactual]:
-        """Changes of the stated facts under which the act would be decided otherwise.
+        """Changes of the stated facts under which the act would be decided otherwise, each checked alone.
 
-        ``outcome`` is the act's (decision, basis, deciding rule names) now;
-        ``decide`` takes changed facts and returns each act's outcome under them;
-        ``as_of``: the evaluation date (default today), whose rules alone are used.
+        ``decide`` takes changed facts and returns each act's outcome under them. The reasoner
+        checks the proposals of many acts in one run of the rules instead (``proposals``, then
+        ``verified``); this is the one-at-a-time reference it is tested against.
+        """
+        found = self.proposals(act, facts, derived, outcome, as_of)
+        outcomes = [decide(apply(set(facts), changes)).get(act, NO_OUTCOME) for changes, _ in found]
+        return self.verified(outcome, found, outcomes)
 
-        Two kinds: a rule that does not decide the act now would decide it (a
-        provision that nearly applied), or a stated fact would defeat a rule that
-        decides it now (what the decision rests on).
+    def proposals(
+        self, act, facts: Graph, derived: Graph, outcome: tuple, as_of: dt.date | None = None, index=None
+    ) -> list:
+        """The changes worth checking, each with the rule it would bring in or defeat: ``[(changes, rule)]``.
+
+        ``outcome`` is the act's (decision, basis, deciding rule names) now; ``as_of``: the
+        evaluation date (default today), whose rules alone are used; ``index``: the derivation's
+        ``Index``, when the caller explains several acts of it.
+
+        Two kinds: a rule that does not decide the act now would decide it (a provision
+        that nearly applied), or a stated fact would defeat a rule that decides it now
+        (what the decision rests on).
         """
         reached = act_reach(facts, derived, act)
         hidden = {x for s, p, o in facts for x in (s, o) if x == s or is_node(p, o)} - reached
-        world = _World([self.ontology.closure, derived], hidden)  # read, never copied
-        decision, _, deciding = outcome
+        world = _World([self.closure, index or Index(derived)], hidden)
+        _, _, deciding = outcome
         active = self.rules.in_force(as_of)  # the rules in force on the date being explained
         proposals: dict[tuple, Rule] = {}
         for rule in self.finding_rules:
@@ -200,9 +214,14 @@ class WhyNot:
                 for changes in options:
                     if changes and len(changes) <= MAX_CHANGES:
                         proposals.setdefault(tuple(sorted(changes, key=_change_key)), rule)
+        return list(proposals.items())
+
+    @staticmethod
+    def verified(outcome: tuple, proposals: list, outcomes: list[tuple]) -> list[Counterfactual]:
+        """The proposals that are real: under the changes, the act is decided otherwise, by the rule."""
+        decision, _, deciding = outcome
         found = []
-        for changes, rule in proposals.items():
-            new_decision, new_basis, new_deciding = decide(_apply(facts, changes)).get(act, (None, [], set()))
+        for (changes, rule), (new_decision, new_basis, new_deciding) in zip(proposals, outcomes, strict=True):
             if new_decision is None or new_decision == decision:
                 continue
             if rule.name in new_deciding or rule.name in deciding:
@@ -286,13 +305,48 @@ class WhyNot:
         return p in self.ontology.properties and p != HK.purpose
 
 
-class _World(ReadOnlyGraphAggregate):
-    """What the counterfactuals read: the ontology's closure and the derivation, never copied,
-    and the scenario's nodes the act does not reach (``hidden``), which they never bind."""
+class Index:
+    """Triples indexed by subject and predicate, and by predicate and object: what ``_match`` asks of them."""
 
-    def __init__(self, graphs: list[Graph], hidden: set):
-        super().__init__(graphs)
+    def __init__(self, triples) -> None:
+        self.sp: dict[tuple, list] = {}
+        self.po: dict[tuple, list] = {}
+        self.all: set[tuple] = set()
+        for s, p, o in triples:
+            if (s, p, o) not in self.all:
+                self.all.add((s, p, o))
+                self.sp.setdefault((s, p), []).append(o)
+                self.po.setdefault((p, o), []).append(s)
+
+
+class _World:
+    """What the counterfactuals read: the ontology's closure and the derivation (each indexed once, never
+    copied), and the scenario's nodes the act does not reach (``hidden``), which they never bind."""
+
+    def __init__(self, indexes: list[Index], hidden: set):
+        self.indexes = indexes
         self.hidden = hidden
+
+    def __contains__(self, triple) -> bool:
+        return any(triple in index.all for index in self.indexes)
+
+    def objects(self, s, p):
+        for index in self.indexes:
+            yield from index.sp.get((s, p), ())
+
+    def triples(self, pattern):
+        """The triples matching a pattern whose predicate is given (None: any subject, or any object)."""
+        s, p, o = pattern
+        for index in self.indexes:
+            if s is not None and o is not None:
+                if (s, p, o) in index.all:
+                    yield (s, p, o)
+            elif s is not None:
+                yield from ((s, p, x) for x in index.sp.get((s, p), ()))
+            elif o is not None:
+                yield from ((x, p, o) for x in index.po.get((p, o), ()))
+            else:
+                yield from (t for t in index.all if t[1] == p)
 
 
 def _match(patterns, bindings: dict, world: _World) -> list[tuple] | None:
@@ -308,7 +362,7 @@ def _match(patterns, bindings: dict, world: _World) -> list[tuple] | None:
                 continue
             query = tuple(None if isinstance(x, Variable) else x for x in (s, p, o))
             hidden = world.hidden  # nodes the act does not reach are never proposed (reach.py)
-            match = next((t for t in sorted(world.triples(query)) if t[0] not in hidden and t[2] not in hidden), None)
+            match = min((t for t in world.triples(query) if t[0] not in hidden and t[2] not in hidden), default=None)
             if match is not None:
                 for variable, value in zip((s, p, o), match, strict=True):
                     if isinstance(variable, Variable):
@@ -360,19 +414,18 @@ def _bind_template(rule: Rule, triple) -> dict | None:
     return None
 
 
-def _apply(facts: Graph, changes) -> Graph:
-    """The facts with the changes made; stating a boolean replaces its other value."""
-    changed = Graph()
-    changed += facts
+def apply(facts: set, changes) -> set:
+    """The facts (a set of triples, changed in place) with the changes made; stating a boolean replaces its other
+    value."""
     for change in changes:
         s, p, o = change.triple
         if change.add:
             if isinstance(o, Literal) and o.datatype is not None and str(o.datatype).endswith("#boolean"):
-                changed.remove((s, p, Literal(not o.toPython())))
-            changed.add(change.triple)
+                facts.discard((s, p, Literal(not o.toPython())))
+            facts.add(change.triple)
         else:
-            changed.remove(change.triple)
-    return changed
+            facts.discard(change.triple)
+    return facts
 
 
 def _cost(changes: set[Change]) -> int:
