@@ -16,8 +16,8 @@ The order in which rules run is computed, not kept by hand: from each rule's
 query, what it reads (the triple patterns of its WHERE clause, negatively
 inside FILTER NOT EXISTS, MINUS and OPTIONAL) and what it writes (its
 template). A rule runs after every rule it reads from; a rule that reads a
-fact negatively runs only once that fact is complete, so a cycle through
-negation is an error at load time.
+fact negatively (or through an aggregate: MAX, COUNT) runs only once that fact
+is complete, so a cycle through negation is an error at load time.
 
 Dependency keys: ``type:C`` for ``?x a C``; ``p`` for a predicate; ``p@C``
 for a predicate whose subject the same pattern types with class C (so that
@@ -339,6 +339,8 @@ def _collect_reads(node, reads: set, negative: bool) -> None:
             for key in _pattern_keys(node.triples if node.name == "BGP" else algebra_triples(node.triples)):
                 reads.add((key, negative))
             return
+        if node.name == "AggregateJoin":  # an aggregate (MAX, COUNT, ...) reads a fact once it is complete
+            negative = True
         for key, value in node.items():
             if node.name in ("Builtin_NOTEXISTS", "Builtin_EXISTS") and key == "graph":
                 _collect_reads(value, reads, negative or node.name == "Builtin_NOTEXISTS")
