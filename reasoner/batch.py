@@ -40,6 +40,7 @@ class Settings:
     parties: str
     as_of: dt.date
     engine: str = "oxigraph"
+    explain: str = "why-not"  # counterfactuals: none, why-not (for decisions other than permitted) or all
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _decider(settings: Settings):
             parties = Parties.load(reasoner, load(settings.parties))
             if len(_deciders) > 16:
                 _deciders.clear()
-            found = _deciders[key] = Decider(reasoner, parties, settings.as_of)
+            found = _deciders[key] = Decider(reasoner, parties, settings.as_of, explain=settings.explain)
     return found
 
 
@@ -96,13 +97,14 @@ def decide_chunk(chunk: list[tuple[int, object]], settings: Settings) -> list[tu
     from .events import EventError
 
     decider = _decider(settings)
-    done = []
-    for number, event in chunk:
-        if isinstance(event, EventError):
-            done.append((json.dumps({"line": number, "error": str(event)}), "malformed"))
-            continue
-        done.append(decider.record(number, event))
-    return done
+    good = [(number, event) for number, event in chunk if not isinstance(event, EventError)]
+    decided = iter(decider.records(good))  # the chunk's new cases decided together
+    return [
+        (json.dumps({"line": number, "error": str(event)}), "malformed")
+        if isinstance(event, EventError)
+        else next(decided)
+        for number, event in chunk
+    ]
 
 
 # --- the run ------------------------------------------------------------------------
@@ -235,6 +237,7 @@ def _identity(events: str, settings: Settings) -> dict:
         "parties": _digest(settings.parties),
         "asOf": settings.as_of.isoformat(),
         "engine": settings.engine,
+        "explain": settings.explain,
     }
 
 

@@ -26,9 +26,9 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from rdflib import RDF, BNode, Graph, Literal, URIRef
+from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 
-from .decide import Reasoner
+from .decide import Reasoner, not_in_force_on
 from .errors import HipaaKgError
 from .namespaces import HK
 from .reach import is_node, reach, touching
@@ -38,6 +38,9 @@ from .scenario import Scenario
 BATCH_BASE = "urn:hipaa-kg:batch:"  # the base of event ids when PARTIES is Turtle (whose ids are full IRIs)
 ROLES = ("actor", "recipient", "subject", "createdBy", "forActivitiesOf")
 ACT_PARTIES = ("actor", "recipient", "createdBy", "forActivitiesOf")
+
+
+DAY = "hkbatchday5f3c"  # the event's date in a case's record, while it is decided under one day of the case
 
 
 def placeholder(i: int) -> str:
@@ -77,8 +80,11 @@ class Parties:
 class Decider:
     """Decides events through their cases; one per process."""
 
-    def __init__(self, reasoner: Reasoner, parties: Parties, as_of: dt.date, max_cases: int = 50_000):
+    def __init__(
+        self, reasoner: Reasoner, parties: Parties, as_of: dt.date, max_cases: int = 50_000, explain: str = "why-not"
+    ):
         self.reasoner = reasoner
+        self.explain = explain
         self.parties = parties
         self.as_of = as_of
         self.max_cases = max_cases
@@ -87,27 +93,46 @@ class Decider:
         self.templates: dict[tuple, tuple] = {}  # case -> (record text, placeholders it writes, decision, stable)
         self.decided = 0  # cases decided in full
 
+    def records(self, chunk: list[tuple[int, dict]]) -> list[tuple[str, str]]:
+        """Each event's decision record as one line of JSON, and its decision (or 'invalid').
+
+        The chunk's new cases are decided together: one validation, one run of the rules,
+        one for their counterfactuals (``Reasoner.decide_many``).
+        """
+        found = [self._case_of(event) for _, event in chunk]
+        new: dict[tuple, tuple] = {}
+        for (_, event), (case, names) in zip(chunk, found, strict=True):
+            if case not in self.templates and case not in new:
+                new[case] = (event, names)
+        if new:
+            self._decide_all(new)
+        return [self._written(n, e, self.templates[c], names) for (n, e), (c, names) in zip(chunk, found, strict=True)]
+
     def record(self, number: int, event: dict) -> tuple[str, str]:
-        """The event's decision record as one line of JSON, and its decision (or 'invalid')."""
+        """One event's record line and decision."""
+        return self.records([(number, event)])[0]
+
+    def _case_of(self, event: dict) -> tuple[tuple, list]:
         facts = tuple(sorted((k, v) for k, v in event.items() if k != "id"))
         found = self.cases.get(facts)
         if found is None:
             found = self.cases[facts] = self._case(event)
             if len(self.cases) > self.max_cases:
                 self.cases.popitem(last=False)
-        case, names = found
-        template = self.templates.get(case)
-        if template is None:
-            template = self.templates[case] = self._decide(event, case, names)
-            if len(self.templates) > self.max_cases:
-                self.templates.pop(next(iter(self.templates)))
+        return found
+
+    def _written(self, number: int, event: dict, template: tuple, names: list) -> tuple[str, str]:
         text, used, decision, stable = template
         for i in used:
             name = names[i] if names[i] is not None else event["id"]
             text = text.replace(placeholder(i), json.dumps(name, ensure_ascii=False)[1:-1])
+        text = text.replace(DAY, self._day(event).isoformat())
         if not stable:  # the names may change the order of the record's lists: order it again
             text = json.dumps(in_order(json.loads(text)), ensure_ascii=False)
         return f'{{"line": {number}, {text[1:]}', decision
+
+    def _day(self, event: dict) -> dt.date:
+        return event.get("date") or self.as_of
 
     # --- the case of an event ------------------------------------------------------------
 
@@ -182,30 +207,49 @@ class Decider:
 
         case = tuple(sorted((term(s), str(p), term(o)) for s, p, o in graph))
         names = [None if named[i] == act else self.parties.name(named[i]) for i in by_name]
-        return (case, event.get("date")), names
+        return (case, self._date_key(self._day(event), graph)), names
 
-    def _decide(self, event: dict, case: tuple, names: list) -> tuple[str, list[int], str]:
-        """Decide a case in full under placeholder names: the record text, the placeholders it writes, its decision."""
-        self.decided += 1
-        graph, act = self._graph(event)
-        rename = {}
-        for i, name in enumerate(names):
-            real = act if name is None else self.parties.iri(name)
-            rename[real] = URIRef(self.parties.base + placeholder(i))
-        renamed = Graph()
-        for s, p, o in graph:
-            renamed.add((rename.get(s, s), p, rename.get(o, o)))
-        scenario = Scenario(self.parties.scenario.source, renamed, base=self.parties.base)
-        result = self.reasoner.decide(scenario, as_of=event.get("date") or self.as_of)
-        if result.acts:
-            record = dict(result.acts[0])
-        else:
-            record = {"id": "", "conforms": result.conforms, "violations": [v.as_dict() for v in result.violations]}
-            record["id"] = placeholder(names.index(None))
-        record["asOf"] = result.as_of.isoformat()
-        text = json.dumps(record, ensure_ascii=False)
-        used = [i for i in range(len(names)) if placeholder(i) in text]
-        return text, used, record.get("decision", "invalid"), _order_stable(text, used)
+    def _date_key(self, day: dt.date, graph: Graph):
+        """What the event's date changes: the rules in force that day, and, where the facts hold a date
+        (a date of death, which a rule compares with the day), or the day is before the first one held,
+        the day itself."""
+        earliest = self.reasoner.rules.calendar.earliest if self.reasoner.rules.calendar else None
+        dated = any(isinstance(o, Literal) and o.datatype == XSD.date for _, _, o in graph)
+        if dated or (earliest is not None and day < earliest):
+            return day
+        return self.reasoner.rules.in_force(day)
+
+    def _decide_all(self, new: dict[tuple, tuple]) -> None:
+        """Decide new cases (each an event and its names) in full under placeholder names, together; keep
+        each one's record template."""
+        scenarios, days = [], []
+        for event, names in new.values():
+            graph, act = self._graph(event)
+            rename = {}
+            for i, name in enumerate(names):
+                real = act if name is None else self.parties.iri(name)
+                rename[real] = URIRef(self.parties.base + placeholder(i))
+            renamed = Graph()
+            for s, p, o in graph:
+                renamed.add((rename.get(s, s), p, rename.get(o, o)))
+            scenarios.append(Scenario(self.parties.scenario.source, renamed, base=self.parties.base))
+            days.append(self._day(event))
+        results = self.reasoner.decide_many(scenarios, dates=days, explain=self.explain)
+        self.decided += len(results)
+        for (case, (_, names)), result, day in zip(new.items(), results, days, strict=True):
+            if result.acts:
+                record = dict(result.acts[0])
+            else:
+                record = {"id": "", "conforms": result.conforms, "violations": [v.as_dict() for v in result.violations]}
+                record["id"] = placeholder(names.index(None))
+            record["asOf"] = DAY
+            for rule in record.get("explanation", {}).get("notInForce", []):
+                rule["text"] = rule["text"].replace(not_in_force_on(day), not_in_force_on(DAY))
+            text = json.dumps(record, ensure_ascii=False)
+            used = [i for i in range(len(names)) if placeholder(i) in text]
+            self.templates[case] = (text, used, record.get("decision", "invalid"), _order_stable(text, used))
+            if len(self.templates) > self.max_cases:
+                self.templates.pop(next(iter(self.templates)))
 
 
 def _order_stable(text: str, used: list[int]) -> bool:

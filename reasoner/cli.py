@@ -113,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--as-of", type=_date, help="the date whose rules apply to events without a date")
     batch.add_argument("--engine", choices=ENGINES, default="oxigraph", help="SPARQL engine (default: oxigraph)")
     batch.add_argument("--chunk", type=_positive, default=batch_run.CHUNK, help="events read and written at a time")
+    batch.add_argument(
+        "--explain",
+        choices=("none", "why-not", "all"),
+        default="why-not",
+        help="counterfactuals: why-not for every decision other than permitted (default), all (adds wouldChange"
+        " for permitted ones, as evaluate does), or none",
+    )
     progress = batch.add_mutually_exclusive_group()
     progress.add_argument("--progress", action="store_true", default=None, help="a progress bar (default: on a tty)")
     progress.add_argument("--no-progress", dest="progress", action="store_false")
@@ -303,7 +310,9 @@ def _references(args) -> int:
 
 
 def _batch(args) -> int:
-    settings = Settings(parties=args.parties, as_of=args.as_of or dt.date.today(), engine=args.engine)
+    settings = Settings(
+        parties=args.parties, as_of=args.as_of or dt.date.today(), engine=args.engine, explain=args.explain
+    )
     found = batch_run.run(
         args.events,
         args.output,

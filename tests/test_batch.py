@@ -21,7 +21,7 @@ from reasoner.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 LOG = ROOT / "examples" / "audit-log"
 DAY = dt.date(2026, 11, 24)
-SETTINGS = Settings(parties=str(LOG / "parties.yaml"), as_of=DAY)
+SETTINGS = Settings(parties=str(LOG / "parties.yaml"), as_of=DAY, explain="all")  # as evaluate explains
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,36 @@ def test_every_record_is_what_evaluate_gives(decided, reasoner, tmp_path):
         got = {k: v for k, v in record.items() if k not in ("line", "asOf")}
         assert got == json.loads(json.dumps(expected)), event["id"]
         assert record["asOf"] == DAY.isoformat()
+
+
+@pytest.mark.parametrize("explain", ["why-not", "none"])
+def test_explain_leaves_out_counterfactuals_and_nothing_else(decided, tmp_path, explain):
+    """--explain why-not (the default) drops wouldChange of permitted acts; none drops every counterfactual."""
+    out = tmp_path / "e.jsonl"
+    run(str(LOG / "events.jsonl"), str(out), Settings(SETTINGS.parties, DAY, explain=explain), progress=False)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == len(decided)
+    for got, full in zip(records, decided, strict=True):
+        dropped = ("wouldChange", "whyNot") if explain == "none" else ("wouldChange",)
+        expected = json.loads(json.dumps(full))
+        for key in dropped:
+            expected["explanation"].pop(key, None)
+        assert got == expected
+    if explain == "why-not":
+        assert any(r["explanation"].get("whyNot") for r in records)
+
+
+def test_a_date_enters_a_case_only_through_what_it_changes(tmp_path):
+    """Events on days with the same rules in force are one case; each record keeps its own day."""
+    from reasoner.batch import _decider
+
+    decider = _decider(SETTINGS)
+    event = json.loads((LOG / "events.jsonl").read_text().splitlines()[0])
+    days = [dt.date(2020, 1, 2), dt.date(2021, 6, 7), dt.date(2012, 5, 1)]  # 2012: before the 2013 rules
+    keys = [decider._case_of({**event, "date": day})[0] for day in days]
+    assert keys[0] == keys[1] != keys[2]
+    lines = [json.loads(decider.record(1, {**event, "date": day})[0]) for day in days]
+    assert [r["asOf"] for r in lines] == [d.isoformat() for d in days]
 
 
 def test_the_log_repeats_itself_and_cases_are_decided_once(tmp_path):
@@ -156,7 +186,7 @@ def test_an_unknown_csv_column_is_one_line(tmp_path, capsys):
 def _batch_command(out: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "reasoner.cli", "batch", str(LOG / "events.jsonl"),
-        "--parties", str(LOG / "parties.yaml"), "-o", str(out), "--as-of", "2026-11-24", *extra,
+        "--parties", str(LOG / "parties.yaml"), "-o", str(out), "--as-of", "2026-11-24", "--explain", "all", *extra,
     ]  # fmt: skip
 
 
