@@ -213,13 +213,22 @@ def test_a_federated_query_is_refused_and_nothing_is_sent(tmp_path):
 def test_a_runaway_query_ends_with_an_error(tmp_path):
     server = _start(tmp_path, "--port", str(_free_port()), "--timeout", "2")
     try:
+        (first,) = psutil.Process(server.pid).children()
         started = time.monotonic()
-        with pytest.raises((urllib.error.HTTPError, http.client.IncompleteRead, json.JSONDecodeError)) as stopped:
+        with pytest.raises(urllib.error.HTTPError) as stopped:  # Oxigraph alone runs this one on for minutes
             _ask(server.port, "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
         assert time.monotonic() - started < 20
-        assert isinstance(stopped.value, urllib.error.HTTPError) and stopped.value.code == 503
-        assert "2 s" in stopped.value.read().decode()
-        assert _ask(server.port, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1")  # the server goes on
+        assert stopped.value.code == 503
+        assert "stopped after 2 s" in stopped.value.read().decode()
+        # a stream of results that goes on is cut: the client sees it cut short
+        started = time.monotonic()
+        with pytest.raises(http.client.IncompleteRead):
+            _ask(server.port, "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+        assert time.monotonic() - started < 20
+        # the server that ran them is gone, and another answers
+        assert _ask(server.port, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1")
+        assert not first.is_running() or first.status() == psutil.STATUS_ZOMBIE
+        assert len(psutil.Process(server.pid).children()) == 1
     finally:
         _stop(server)
 
