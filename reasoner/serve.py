@@ -23,7 +23,6 @@ import errno
 import http.client
 import json
 import os
-import queue
 import shutil
 import signal
 import socket
@@ -173,8 +172,8 @@ def _names(tree) -> Iterator[str]:
 class Endpoint(ThreadingHTTPServer):
     """The proxy's socket on 127.0.0.1, bound before anything is loaded.
 
-    ``upstream`` is the running Oxigraph server (its number and port); the number of one that a query
-    ran over time on is put in ``runaways``, for the main thread to replace it.
+    ``upstream`` is the running Oxigraph server (its number and port); ``deadlines`` holds, for each
+    query being answered, when it must be over and the number of the server it was sent to.
     """
 
     daemon_threads = True
@@ -183,7 +182,12 @@ class Endpoint(ThreadingHTTPServer):
 
     def __init__(self, address, handler):
         super().__init__(address, handler)
-        self.runaways: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.deadlines: dict[object, tuple[float, int]] = {}
+
+    def overrun(self) -> bool:
+        """Whether a query sent to the running server is still being answered past its deadline."""
+        now, number = time.monotonic(), self.upstream[0]
+        return any(deadline < now and sent == number for deadline, sent in list(self.deadlines.values()))
 
     def server_bind(self):
         socketserver.TCPServer.server_bind(self)  # without HTTPServer's host name look-up
@@ -292,9 +296,8 @@ class _Proxy(BaseHTTPRequestHandler):
         number, port = self.server.upstream
         limit = self.server.timeout_s
         oxigraph = http.client.HTTPConnection("127.0.0.1", port, timeout=limit + GRACE + 5)
-        watchdog = threading.Timer(limit + GRACE, self.server.runaways.put, [number])
-        watchdog.daemon = True
-        watchdog.start()
+        deadline = time.monotonic() + limit + GRACE
+        self.server.deadlines[self] = (deadline, number)
         stopped = f"the query was stopped after {limit} s (hipaa-kg serve --timeout)"
         started = False
         try:
@@ -326,12 +329,14 @@ class _Proxy(BaseHTTPRequestHandler):
         except (OSError, http.client.HTTPException):
             if started:
                 return  # ended without the last chunk
-            if watchdog.finished.is_set() or isinstance(sys.exc_info()[1], TimeoutError):
+            if time.monotonic() > deadline or isinstance(sys.exc_info()[1], TimeoutError):
                 self._say(503, stopped)
+            elif self.server.upstream[0] != number:
+                self._say(503, "the server was restarted to stop another query that ran over time: send it again")
             else:
                 self._say(502, "the Oxigraph server did not answer")
         finally:
-            watchdog.cancel()
+            self.server.deadlines.pop(self, None)
             oxigraph.close()
 
     def _chunk(self, data: bytes) -> None:
@@ -385,17 +390,12 @@ def serve(
                 " Ctrl-C stops it"
             )
             while True:
-                try:
-                    runaway = endpoint.runaways.get(timeout=0.5)
-                except queue.Empty:
-                    if running[-1].poll() is not None:
-                        status = running[-1].returncode
-                        last = _last_line(log)
-                        raise HipaaKgError(f"the Oxigraph server stopped (exit status {status}): {last}") from None
-                    continue
-                number = endpoint.upstream[0]
-                if runaway == number:  # not one already replaced
-                    endpoint.upstream = (number + 1, _start(store, timeout, log, running))
+                time.sleep(0.5)
+                if running[-1].poll() is not None:
+                    status = running[-1].returncode
+                    raise HipaaKgError(f"the Oxigraph server stopped (exit status {status}): {_last_line(log)}")
+                if endpoint.overrun():
+                    endpoint.upstream = (endpoint.upstream[0] + 1, _start(store, timeout, log, running))
                     old = running.pop(0)
                     old.kill()
                     old.wait()
