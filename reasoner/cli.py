@@ -31,7 +31,7 @@ from .explain import RENDERERS, explain
 from .knowledge import knowledge_graph, references
 from .provenance import decision_graph
 from .query import format_answer, run_query
-from .serve import DEFAULT_PORT, oxigraph, records_graph, serve
+from .serve import DEFAULT_PORT, DEFAULT_TIMEOUT, listen, oxigraph, records_graph, serve
 
 FORMATS = ("text", "json", "turtle")
 
@@ -132,6 +132,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_.add_argument("--data", nargs="*", default=[], metavar="FILE", help="scenario files to decide and add")
     serve_.add_argument("--port", type=_positive, default=DEFAULT_PORT, help=f"on 127.0.0.1 (default: {DEFAULT_PORT})")
     serve_.add_argument("--location", metavar="DIR", help="keep the store in this folder (default: a temporary one)")
+    serve_.add_argument(
+        "--timeout",
+        type=_positive,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop a query that runs longer (default: {DEFAULT_TIMEOUT})",
+    )
     serve_.set_defaults(run=_serve)
 
     docs = commands.add_parser("docs", help="write the ontology's HTML documentation, Turtle and JSON-LD to a folder")
@@ -330,9 +337,17 @@ def _batch(args) -> int:
 
 def _serve(args) -> int:
     oxigraph()  # installed? say so before loading anything
-    graph = _knowledge_with(Reasoner(why_not=False), args.data)
-    triples = chain(graph, *(records_graph(path) for path in args.decisions))
-    return serve(triples, args.port, args.location, lambda text: print(f"hipaa-kg: {text}", file=sys.stderr))
+    endpoint = listen(args.port)  # a port in use too
+    try:
+        graph = _knowledge_with(Reasoner(why_not=False), args.data)
+        triples = chain(graph, *(records_graph(path) for path in args.decisions))
+        return serve(endpoint, triples, args.location, _say, args.timeout)
+    finally:
+        endpoint.server_close()
+
+
+def _say(text: str) -> None:
+    print(f"hipaa-kg: {text}", file=sys.stderr)
 
 
 def _docs(args) -> int:
