@@ -15,6 +15,7 @@ OUT is never half-written.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -114,40 +116,113 @@ def run(
     started = time.perf_counter()
     columns = Columns(load_ontology())
     partial, manifest = Path(output + ".partial"), Path(output + ".partial.json")
-    identity = _identity(events, settings)
-    _decider(settings)  # read PARTIES here first: a bad file is one error before any worker starts
-    done = _resume(partial, manifest, identity)
-    summary = Summary(resumed=done)
-    total = _count(events) if _show(progress) else None
-    bar = _bar(total, done, progress)
-    try:
-        with open(partial, "a", encoding="utf-8") as out:
-            stream = _chunks(islice(read_events(events, columns), done, None), chunk)
-            for results in _decided(stream, settings, workers, scheduler):
-                for text, outcome in results:
-                    if outcome in ("malformed", "invalid"):
-                        problem = _problem(events, text)
-                        if strict and outcome == "malformed":
-                            raise HipaaKgError(f"{problem} (--strict)")
-                        if report:
-                            report(problem)
-                    out.write(text + "\n")
-                    summary.outcomes[outcome] += 1
-                out.flush()
-                os.fsync(out.fileno())
-                bar.update(len(results))
-        os.replace(partial, output)
-        manifest.unlink(missing_ok=True)
-    except HipaaKgError:
-        if strict or not partial.stat().st_size:  # nothing to resume: leave nothing behind
-            partial.unlink(missing_ok=True)
+    with _locked(output):  # before anything else: a second run on this output is refused at once
+        identity = _identity(events, settings)
+        _decider(settings)  # read PARTIES here first: a bad file is one error before any worker starts
+        summary, bar, decided, stopped = Summary(), None, None, False
+        try:
+            summary.resumed = _resume(partial, manifest, identity)
+            bar = _bar(_count(events) if _show(progress) else None, summary.resumed, progress)
+            stream = _chunks(islice(read_events(events, columns), summary.resumed, None), chunk)
+            decided = _decided(stream, settings, workers, scheduler)
+            with _appending(partial) as out:
+                for results in decided:
+                    for text, outcome in results:
+                        if outcome in ("malformed", "invalid"):
+                            problem = _problem(events, text)
+                            if strict and outcome == "malformed":
+                                stopped = True
+                                raise HipaaKgError(f"{problem} (--strict)")
+                            if report:
+                                report(problem)
+                        summary.outcomes[outcome] += 1
+                    with _writing(partial):
+                        out.write("".join(text + "\n" for text, _ in results))
+                        out.flush()
+                        os.fsync(out.fileno())
+                    bar.update(len(results))
+            with _writing(output):
+                os.replace(partial, output)
             manifest.unlink(missing_ok=True)
-        raise
-    finally:
-        bar.close()
+        except HipaaKgError:
+            if stopped or not _size(partial):  # nothing to resume: leave nothing behind
+                partial.unlink(missing_ok=True)
+                manifest.unlink(missing_ok=True)
+            raise
+        finally:
+            if decided is not None:
+                decided.close()  # the workers stop here, whatever ended the run
+            if bar is not None:
+                bar.close()
     summary.events = summary.resumed + sum(summary.outcomes.values())
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@contextmanager
+def _appending(partial: Path) -> Iterator:
+    """``partial`` open for appending records; an error while opening or closing it is one line."""
+    with _writing(partial):
+        out = open(partial, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
+    try:
+        yield out
+    finally:
+        with _writing(partial):
+            out.close()  # flushes what is left: a full disk may show here
+
+
+@contextmanager
+def _writing(path: Path | str) -> Iterator[None]:
+    """An OSError while writing PATH as one line naming it (a full disk said so); what was written stays."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise HipaaKgError(
+                f"{path}: no space left on device (what was written is kept: run again to resume)"
+            ) from None
+        raise HipaaKgError(f"{path}: cannot write the output: {e.strerror or e}") from None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+@contextmanager
+def _locked(output: str) -> Iterator[None]:
+    """Hold ``OUTPUT.lock`` for the run: another run on the same output is refused while this one lives.
+
+    The lock is an flock, so the kernel releases it whatever ends the process; a lock
+    file left by a killed run is taken over by the next. The file is removed, still
+    locked, at the end; a run that locked it just before is sent back to the new one.
+    """
+    import fcntl
+
+    path = Path(output + ".lock")
+    while True:
+        with _writing(path):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (errno.EAGAIN, errno.EACCES):
+                raise HipaaKgError(f"{output}: another batch run is writing this output; wait for it to end") from None
+            raise HipaaKgError(f"{path}: cannot lock the output: {e.strerror or e}") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the file was removed by a run that just ended: lock the one there now
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
 
 
 def _problem(events: str, text: str) -> str:
@@ -237,29 +312,37 @@ def _digest(path: str) -> str:
 
 
 def _resume(partial: Path, manifest: Path, identity: dict) -> int:
-    """How many records an interrupted run of the same inputs left (its half-written line dropped); 0 if none."""
+    """How many records an interrupted run of the same inputs left (its half-written line dropped); 0 if none.
+
+    For other inputs, ``.partial`` is emptied and made durable before the manifest
+    names the new inputs: a kill between the steps leaves an empty file, never
+    records of one input under a manifest of another.
+    """
     try:
         earlier = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else None
     except (OSError, ValueError):
         earlier = None
-    if earlier != identity or not partial.exists():
-        _write_manifest(manifest, identity)
-        partial.write_text("", encoding="utf-8")
-        return 0
-    with open(partial, "rb+") as f:
-        data = f.read()
-        keep = data.rfind(b"\n") + 1
-        f.truncate(keep)
-    return data[:keep].count(b"\n")
+    with _writing(partial):
+        if earlier == identity and partial.exists():
+            with open(partial, "rb+") as f:
+                data = f.read()
+                keep = data.rfind(b"\n") + 1
+                f.truncate(keep)
+            return data[:keep].count(b"\n")
+        with open(partial, "wb") as f:
+            os.fsync(f.fileno())
+    _write_manifest(manifest, identity)
+    return 0
 
 
 def _write_manifest(manifest: Path, identity: dict) -> None:
-    try:
-        temporary = manifest.with_name(manifest.name + ".tmp")
-        temporary.write_text(json.dumps(identity), encoding="utf-8")
+    temporary = manifest.with_name(manifest.name + ".tmp")
+    with _writing(manifest):
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(json.dumps(identity))
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(temporary, manifest)
-    except OSError as e:
-        raise HipaaKgError(f"{manifest.parent}: cannot write the output: {e.strerror or e}") from None
 
 
 # --- progress -----------------------------------------------------------------------

@@ -4,7 +4,14 @@ a full disk, kills at every step, and workers that must end with their parent.""
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +19,7 @@ import pytest
 from reasoner import batch
 from reasoner.batch import Settings, run
 from reasoner.cli import main
+from reasoner.errors import HipaaKgError
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG = ROOT / "examples" / "audit-log"
@@ -89,3 +97,183 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path, name):
     assert _batch(plain, tmp_path / "plain.jsonl") == 0
     assert _batch(marked, tmp_path / "marked.jsonl") == 0
     assert (tmp_path / "marked.jsonl").read_bytes() == (tmp_path / "plain.jsonl").read_bytes()
+
+
+# --- two runs on one output ---------------------------------------------------------------
+
+
+def _command(out: Path, *extra: str, log: Path = LOG / "events.jsonl") -> list[str]:
+    return [
+        sys.executable, "-m", "reasoner.cli", "batch", str(log), "--parties", PARTIES, "-o", str(out),
+        "--as-of", DAY.isoformat(), *extra,
+    ]  # fmt: skip
+
+
+def _wait_for_lines(partial: Path, process: subprocess.Popen, lines: int, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not (partial.exists() and partial.read_bytes().count(b"\n") >= lines):
+        assert process.poll() is None, "the run ended before it was caught in mid-run"
+        assert time.monotonic() < deadline, "the run wrote nothing in time"
+        time.sleep(0.05)
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_runs(tmp_path):
+    """The first run is paused in mid-run; a second on the same output exits 2 with one line and touches nothing."""
+    out = tmp_path / "decisions.jsonl"
+    first = subprocess.Popen(_command(out, "--chunk", "2"), stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_lines(Path(f"{out}.partial"), first, 4)
+        first.send_signal(signal.SIGSTOP)
+        try:
+            second = subprocess.run(_command(out, "--chunk", "2"), capture_output=True, text=True, timeout=300)
+        finally:
+            first.send_signal(signal.SIGCONT)
+        assert second.returncode == 2
+        assert second.stderr == f"hipaa-kg: {out}: another batch run is writing this output; wait for it to end\n"
+        assert first.wait(timeout=300) == 0
+    finally:
+        first.kill()
+        first.communicate()
+    assert [r["line"] for r in _records(out)] == list(range(1, 41))  # each event exactly once
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.jsonl"]
+
+
+def test_the_output_lock(tmp_path, monkeypatch):
+    out = tmp_path / "d.jsonl"
+    lock = tmp_path / "d.jsonl.lock"
+    with batch._locked(str(out)):
+        assert lock.exists()
+        with pytest.raises(HipaaKgError, match=r"d\.jsonl: another batch run is writing this output"):
+            run(str(LOG / "events.jsonl"), str(out), SETTINGS, progress=False)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["d.jsonl.lock"]  # the holder's files are untouched
+    assert not lock.exists()
+
+    lock.write_text("")  # left by a killed run: its lock went with its process
+    with batch._locked(str(out)):
+        pass
+    assert not lock.exists()
+
+    # A run that ends removes the lock file just after another opened it: the other must lock the new file.
+    real_flock = fcntl.flock
+    calls = []
+
+    def flock_then_replaced(fd, operation):
+        real_flock(fd, operation)
+        if not calls:
+            lock.unlink()
+            lock.touch()
+        calls.append(fd)
+
+    monkeypatch.setattr(fcntl, "flock", flock_then_replaced)
+    with batch._locked(str(out)):
+        monkeypatch.setattr(fcntl, "flock", real_flock)
+        assert len(calls) == 2
+        with open(lock) as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+# --- kills and a full disk -------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """The process ends here, as with SIGKILL: no cleanup of its own."""
+
+
+def _kill_after_replace(monkeypatch):
+    real = os.replace
+
+    def replace_then_die(*args, **kwargs):
+        real(*args, **kwargs)
+        raise Killed
+
+    monkeypatch.setattr(os, "replace", replace_then_die)
+
+
+def _kill_before_manifest(monkeypatch):
+    def die(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(batch, "_write_manifest", die)
+
+
+@pytest.mark.parametrize("kill", [_kill_after_replace, _kill_before_manifest])
+def test_a_kill_while_resuming_never_mixes_two_inputs(tmp_path, monkeypatch, kill):
+    """A run of log A was interrupted; a run of a changed log B is killed inside _resume, and B is run again."""
+    lines = (LOG / "events.jsonl").read_text().splitlines()
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("\n".join(lines[:3]) + "\n")
+    b.write_text("\n".join(lines[3:6]) + "\n")
+    clean_b = tmp_path / "clean-b.jsonl"
+    run(str(b), str(clean_b), SETTINGS, progress=False)
+    work_a = tmp_path / "work-a.jsonl"
+    run(str(a), str(work_a), SETTINGS, progress=False)
+
+    out = tmp_path / "out.jsonl"
+    Path(f"{out}.partial").write_bytes(work_a.read_bytes())  # A, interrupted just before its rename
+    Path(f"{out}.partial.json").write_text(json.dumps(batch._identity(str(a), SETTINGS)))
+    with monkeypatch.context() as patch:
+        kill(patch)
+        with pytest.raises(Killed):
+            run(str(b), str(out), SETTINGS, progress=False)
+    summary = run(str(b), str(out), SETTINGS, progress=False)
+    assert summary.resumed == 0
+    assert out.read_bytes() == clean_b.read_bytes()
+
+
+class FullDisk:
+    """A file that takes ROOM more characters, then fails as a full disk does (what fitted is written)."""
+
+    def __init__(self, file, room: int):
+        self.file, self.room = file, room
+
+    def write(self, text: str) -> int:
+        if len(text) > self.room:
+            self.file.write(text[: self.room])
+            self.file.flush()
+            self.room = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(text)
+        return self.file.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+
+def test_a_full_disk_is_one_line_and_what_was_written_resumes(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join((LOG / "events.jsonl").read_text().splitlines()[:6]) + "\n")
+    whole = tmp_path / "whole.jsonl"
+    run(str(log), str(whole), SETTINGS, progress=False)
+    first = whole.read_text().splitlines(keepends=True)
+    room = sum(len(line) for line in first[:3]) + 10  # the second chunk of two fails in its second record
+
+    real_open = open
+
+    def open_on_a_full_disk(file, mode="r", *args, **kwargs):
+        opened = real_open(file, mode, *args, **kwargs)
+        return FullDisk(opened, room) if str(file).endswith(".partial") and "a" in mode else opened
+
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setattr(batch, "open", open_on_a_full_disk, raising=False)
+    assert _batch(log, out, "--chunk", "2") == 2
+    monkeypatch.undo()
+    assert capsys.readouterr().err == (
+        f"hipaa-kg: {out}.partial: no space left on device (what was written is kept: run again to resume)\n"
+    )
+    partial = Path(f"{out}.partial")
+    assert partial.read_text() == "".join(first[:3]) + first[3][:10]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "log.jsonl",
+        "out.jsonl.partial",
+        "out.jsonl.partial.json",
+        "whole.jsonl",
+    ]
+    summary = run(str(log), str(out), SETTINGS, progress=False, chunk=2)
+    assert summary.resumed == 3 and summary.events == 6
+    assert out.read_bytes() == whole.read_bytes()
