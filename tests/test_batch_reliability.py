@@ -277,3 +277,40 @@ def test_a_full_disk_is_one_line_and_what_was_written_resumes(tmp_path, monkeypa
     summary = run(str(log), str(out), SETTINGS, progress=False, chunk=2)
     assert summary.resumed == 3 and summary.events == 6
     assert out.read_bytes() == whole.read_bytes()
+
+
+# --- evaluate -o ---------------------------------------------------------------------------
+
+KILLED_WHILE_WRITING = """
+import os, signal, sys
+replace = os.replace
+
+def killed_before_the_rename(source, target, **kwargs):
+    if str(target) == sys.argv[-1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    replace(source, target, **kwargs)
+
+os.replace = killed_before_the_rename
+from reasoner.cli import main
+main(sys.argv[1:])
+"""
+SCENARIO = str(ROOT / "examples" / "payment-claim-to-plan.yaml")
+
+
+def test_a_kill_during_evaluate_o_leaves_no_visible_temporary_and_the_next_run_removes_it(tmp_path):
+    out = tmp_path / "records.json"
+    args = ["evaluate", SCENARIO, "--format", "json", "-o", str(out)]
+    killed = subprocess.Popen([sys.executable, "-c", KILLED_WHILE_WRITING, *args])
+    assert killed.wait(timeout=300) == -signal.SIGKILL
+    assert [p.name for p in tmp_path.iterdir()] == [f".records.json.tmp-{killed.pid}"]  # nothing shows
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        busy = tmp_path / f".records.json.tmp-{live.pid}"  # another process writing the same output now
+        busy.write_text("")
+        assert main(args) == 0  # removes the killed run's temporary, and leaves the live one's
+        assert sorted(p.name for p in tmp_path.iterdir()) == [busy.name, "records.json"]
+    finally:
+        live.kill()
+        live.wait()
+    assert json.loads(out.read_text())["scenarios"][0]["conforms"] is True
