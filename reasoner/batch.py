@@ -2,14 +2,14 @@
 
 The log is read in chunks, so memory stays flat as it grows. Chunks are decided
 in this process, on local worker processes (``workers``), or on a Dask
-distributed cluster (``scheduler``: a dask.bag over a window of chunks at a
-time); each process decides each distinct case once (cases.py).
+distributed cluster (``scheduler``: a window of futures, one a chunk); each
+process decides each distinct case once (cases.py). Workers end with the run.
 
 Nothing is lost: records are appended to ``OUT.partial``, flushed chunk by
 chunk, beside a manifest naming the inputs. A run that is killed and started
 again with the same inputs keeps the complete lines, drops a half-written last
 line, and goes on from the next event; the finished file is renamed to OUT, so
-OUT is never half-written.
+OUT is never half-written. One run at a time writes an output (``OUT.lock``).
 """
 
 from __future__ import annotations
@@ -19,18 +19,21 @@ import errno
 import hashlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
 from .errors import HipaaKgError
 
 CHUNK = 2000  # events per chunk
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MANIFEST_VERSION = 1
 
 
@@ -80,13 +83,24 @@ def _decider(settings: Settings):
     return _deciders[settings]
 
 
-def decide_chunk(chunk: list[tuple[int, object]], settings: Settings) -> list[tuple[str, str]]:
-    """Each event's record line and its outcome (a decision, 'invalid' or 'malformed')."""
+class Cancelled(Exception):
+    """The run a chunk was deciding for is gone (its Dask future was cancelled): the chunk stops."""
+
+
+def decide_chunk(
+    chunk: list[tuple[int, object]], settings: Settings, cancelled: Callable[[], bool] | None = None
+) -> list[tuple[str, str]]:
+    """Each event's record line and its outcome (a decision, 'invalid' or 'malformed').
+
+    ``cancelled`` is asked before each event; when it says so, the chunk raises Cancelled.
+    """
     from .events import EventError
 
     decider = _decider(settings)
     done = []
     for number, event in chunk:
+        if cancelled is not None and cancelled():
+            raise Cancelled
         if isinstance(event, EventError):
             done.append((json.dumps({"line": number, "error": str(event)}), "malformed"))
             continue
@@ -237,21 +251,27 @@ def _problem(events: str, text: str) -> str:
 
 
 def _decided(stream: Iterator[list], settings: Settings, workers: int, scheduler: str | None) -> Iterator[list]:
-    """The chunks' results in input order, with at most a few chunks in flight."""
+    """The chunks' results in input order, with at most a few chunks in flight.
+
+    Other processes are given PARTIES as an absolute path: a worker's folder may not be ours.
+    """
+    elsewhere = replace(settings, parties=os.path.abspath(settings.parties))
     if scheduler:
-        yield from _on_dask(stream, settings, scheduler)
+        yield from _on_dask(stream, elsewhere, scheduler)
     elif workers > 1:
-        yield from _on_processes(stream, settings, workers)
+        yield from _on_processes(stream, elsewhere, workers)
     else:
         for piece in stream:
             yield decide_chunk(piece, settings)
 
 
 def _on_processes(stream, settings: Settings, workers: int) -> Iterator[list]:
+    """Chunks decided on local worker processes, which end with this process however it ends."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or locks inherited
-    with context.Pool(workers) as pool:
+    pool = context.Pool(workers, initializer=_tied_to_parent, initargs=(os.getpid(),))
+    try:
         pending: deque = deque()
         for piece in stream:
             pending.append(pool.apply_async(decide_chunk, (piece, settings)))
@@ -259,10 +279,40 @@ def _on_processes(stream, settings: Settings, workers: int) -> Iterator[list]:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+    finally:  # an exception, Ctrl-C, SIGTERM (the command makes it an exit), or the run's end
+        pool.terminate()
+        pool.join()
+
+
+def _tied_to_parent(parent: int) -> None:
+    """Pool initializer: this worker ends when its parent does, even by SIGKILL, which runs no cleanup.
+
+    On Linux the kernel sends SIGKILL when the parent dies (PR_SET_PDEATHSIG); elsewhere,
+    and as a fallback, a thread polls the parent's id. Ctrl-C is left to the parent,
+    which then ends the pool. multiprocessing's resource tracker ends by itself once
+    the parent and the workers are gone (its pipe closes).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the line above
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _on_dask(stream, settings: Settings, scheduler: str) -> Iterator[list]:
-    import dask.bag as db
+    """Chunks decided on a Dask cluster, a window of futures at a time; the run's futures are cancelled
+    when it ends early (an exception, Ctrl-C, SIGTERM). If the client is killed, the scheduler
+    releases its futures when the connection drops, and a chunk running then stops at its next event.
+    """
     from distributed import Client
 
     try:
@@ -271,12 +321,35 @@ def _on_dask(stream, settings: Settings, scheduler: str) -> Iterator[list]:
         raise HipaaKgError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
     with client:
         window = 2 * max(1, sum(client.nthreads().values()))
-        while True:
-            pieces = list(islice(stream, window))
-            if not pieces:
-                return
-            bag = db.from_sequence(pieces, npartitions=len(pieces))
-            yield from bag.map(decide_chunk, settings).compute(scheduler=client.get)
+        pending: deque = deque()
+        try:
+            for piece in stream:
+                pending.append(client.submit(_decide_on_worker, piece, settings, pure=False))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            if pending:
+                client.cancel(list(pending))
+
+
+def _decide_on_worker(chunk: list[tuple[int, object]], settings: Settings) -> list[tuple[str, str]]:
+    """decide_chunk as a Dask task: an error names the worker; a cancelled task stops at its next event."""
+    from distributed import get_worker
+    from distributed.worker import thread_state
+
+    worker = get_worker()
+    key = getattr(thread_state, "key", None)
+
+    def cancelled() -> bool:
+        task = worker.state.tasks.get(key) if key is not None else None
+        return task is not None and task.state == "cancelled"
+
+    try:
+        return decide_chunk(chunk, settings, cancelled)
+    except HipaaKgError as e:
+        raise HipaaKgError(f"the Dask worker at {worker.address}: {e}") from None
 
 
 def _chunks(events: Iterator, size: int) -> Iterator[list]:

@@ -13,7 +13,11 @@ import datetime as dt
 import glob
 import json
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 
@@ -304,19 +308,37 @@ def _references(args) -> int:
 
 def _batch(args) -> int:
     settings = Settings(parties=args.parties, as_of=args.as_of or dt.date.today(), engine=args.engine)
-    found = batch_run.run(
-        args.events,
-        args.output,
-        settings,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        strict=args.strict,
-        progress=args.progress,
-        chunk=args.chunk,
-        report=lambda line: print(f"hipaa-kg: {line}", file=sys.stderr),
-    )
+    with _terminate_as_exit():
+        found = batch_run.run(
+            args.events,
+            args.output,
+            settings,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            strict=args.strict,
+            progress=args.progress,
+            chunk=args.chunk,
+            report=lambda line: print(f"hipaa-kg: {line}", file=sys.stderr),
+        )
     print(f"hipaa-kg: {found.line(args.output)}", file=sys.stderr)
     return 1 if found.failed else 0
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM ends the command as an exit (status 143), so its cleanup runs: workers stopped, the lock let go."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are the main thread's
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _serve(args) -> int:

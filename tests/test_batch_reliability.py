@@ -8,6 +8,7 @@ import errno
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -314,3 +315,178 @@ def test_a_kill_during_evaluate_o_leaves_no_visible_temporary_and_the_next_run_r
         live.kill()
         live.wait()
     assert json.loads(out.read_text())["scenarios"][0]["conforms"] is True
+
+
+# --- workers end with their parent ------------------------------------------------------
+
+
+def _living(group: int) -> list[int]:
+    """The processes of a process group that have not ended (zombies are ended), read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended while we looked
+        state, _parent, pgrp = text[text.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == group and state not in ("Z", "X"):
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def big_log(tmp_path_factory) -> Path:
+    """A generated log of 400 events (bench/make_log.py): minutes of work for two workers."""
+    folder = tmp_path_factory.mktemp("log")
+    make = [sys.executable, str(ROOT / "bench" / "make_log.py"), "--events", "400", "--out", str(folder)]
+    subprocess.run(make, check=True, capture_output=True, timeout=120)
+    return folder
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("how", "status"), [("SIGKILL", -signal.SIGKILL), ("SIGTERM", 128 + signal.SIGTERM), ("Ctrl-C", 130)]
+)
+def test_workers_end_with_their_parent(big_log, tmp_path, how, status):
+    """batch --workers 2 is ended in mid-chunk: within seconds no process of its group is left.
+
+    A chunk of 100 events takes a worker a minute or more, so a worker that outlived
+    its parent would still be deciding when the group is looked at.
+    """
+    out = tmp_path / "d.jsonl"
+    log, err = big_log / "events.jsonl", tmp_path / "stderr"
+    command = [*_command(out, "--workers", "2", "--chunk", "100", log=log)]
+    command[command.index(PARTIES)] = str(big_log / "parties.yaml")
+    with open(err, "w") as stderr:
+        process = subprocess.Popen(command, start_new_session=True, stderr=stderr)
+    group = process.pid
+    try:
+        deadline = time.monotonic() + 120
+        while len(_living(group)) < 4:  # the command, two workers, multiprocessing's resource tracker
+            assert process.poll() is None and time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.1)
+        time.sleep(3)  # the workers are deciding their first chunks
+        assert process.poll() is None
+        if how == "Ctrl-C":
+            os.killpg(group, signal.SIGINT)  # a terminal sends it to the whole group
+        else:
+            process.send_signal(getattr(signal, how))
+        assert process.wait(timeout=60) == status
+        deadline = time.monotonic() + 5
+        while _living(group) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _living(group) == []
+    finally:
+        process.kill()
+        process.wait()
+        for pid in _living(group):  # never leave a test's orphans to the tests after it
+            os.kill(pid, signal.SIGKILL)
+    if how != "SIGKILL":
+        assert "Traceback" not in err.read_text()
+        assert not Path(f"{out}.lock").exists()
+    assert Path(f"{out}.partial.json").exists()  # what a later run resumes from
+
+
+def test_workers_end_when_the_run_ends_by_an_exception(tmp_path):
+    """--strict stops at a malformed line while chunks are in flight: the pool is gone when run() returns."""
+    import multiprocessing
+
+    log = tmp_path / "log.jsonl"
+    lines = (LOG / "events.jsonl").read_text().splitlines()
+    log.write_text("\n".join([*lines[:3], "{not json", *lines[3:12]]) + "\n")
+    with pytest.raises(HipaaKgError, match="not valid JSON"):
+        run(str(log), str(tmp_path / "d.jsonl"), SETTINGS, workers=2, chunk=2, strict=True, progress=False)
+    assert multiprocessing.active_children() == []
+    assert list(tmp_path.iterdir()) == [log]
+
+
+# --- Dask -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real LocalCluster on loopback: one worker process, one thread, started in this folder."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as started:
+        yield started
+
+
+def _running(client) -> int:
+    """Tasks whose function is still running on a worker (a cancelled one runs until it returns)."""
+    counts = client.run(lambda dask_worker: len(dask_worker.state.executing | dask_worker.state.long_running))
+    return sum(counts.values())
+
+
+def test_dask_workers_are_given_absolute_paths(cluster, tmp_path, monkeypatch):
+    """PARTIES named relative to this folder is read by a worker started in another."""
+    shutil.copy(PARTIES, tmp_path / "parties.yaml")
+    (tmp_path / "log.jsonl").write_text("\n".join((LOG / "events.jsonl").read_text().splitlines()[:4]) + "\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["batch", "log.jsonl", "--parties", "parties.yaml", "--as-of", DAY.isoformat()]
+    assert main([*args, "-o", "out.jsonl", "--scheduler", cluster.scheduler_address]) == 0
+    assert main([*args, "-o", "here.jsonl"]) == 0
+    assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "here.jsonl").read_bytes()
+
+
+def test_a_dask_worker_that_cannot_read_parties_says_so_with_its_address(cluster, tmp_path, monkeypatch, capsys):
+    parties, log = tmp_path / "parties.yaml", tmp_path / "log.jsonl"
+    shutil.copy(PARTIES, parties)
+    log.write_text("\n".join((LOG / "events.jsonl").read_text().splitlines()[:4]) + "\n")
+    real_resume = batch._resume
+
+    def resume_then_hide(*args):  # read here, then gone: as a worker on another machine sees it
+        done = real_resume(*args)
+        parties.unlink()
+        return done
+
+    monkeypatch.setattr(batch, "_resume", resume_then_hide)
+    args = ["batch", str(log), "--parties", str(parties), "-o", str(tmp_path / "out.jsonl")]
+    assert main([*args, "--scheduler", cluster.scheduler_address]) == 2
+    (worker,) = cluster.scheduler_info["workers"]
+    assert capsys.readouterr().err == (
+        f"hipaa-kg: the Dask worker at {worker}: {parties}: cannot read the file: No such file or directory\n"
+    )
+    assert list(tmp_path.iterdir()) == [log]
+
+
+def test_a_dask_run_that_ends_by_an_exception_leaves_nothing_on_the_cluster(cluster, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    log = tmp_path / "log.jsonl"
+    lines = (LOG / "events.jsonl").read_text().splitlines()
+    log.write_text("\n".join([*lines[:3], "{not json", *lines[3:20]]) + "\n")
+    with pytest.raises(HipaaKgError, match="not valid JSON"):
+        run(str(log), str(tmp_path / "d.jsonl"), SETTINGS, scheduler=cluster.scheduler_address, chunk=2, strict=True)
+    with distributed.Client(cluster.scheduler_address) as watcher:
+        deadline = time.monotonic() + 30
+        while watcher.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) or _running(watcher):
+            assert time.monotonic() < deadline, "the run's tasks are still on the cluster"
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_a_killed_dask_client_leaves_no_task_running(cluster, big_log, tmp_path, how):
+    """The client is killed while the worker decides a chunk of 200 events (minutes of work): within
+    seconds the scheduler holds none of its tasks and the worker runs none."""
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "d.jsonl"
+    command = _command(out, "--scheduler", cluster.scheduler_address, "--chunk", "200", log=big_log / "events.jsonl")
+    command[command.index(PARTIES)] = str(big_log / "parties.yaml")
+    with distributed.Client(cluster.scheduler_address) as watcher:
+        process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while not _running(watcher):
+                assert process.poll() is None and time.monotonic() < deadline, "no chunk was sent"
+                time.sleep(0.2)
+            time.sleep(3)  # deciding
+            process.send_signal(getattr(signal, how))
+            process.wait(timeout=60)
+        finally:
+            process.kill()
+            process.wait()
+        deadline = time.monotonic() + 20
+        while watcher.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) or _running(watcher):
+            assert time.monotonic() < deadline, "a task of the killed client is still on the cluster"
+            time.sleep(0.2)
