@@ -93,18 +93,25 @@ class Decider:
         self.templates: dict[tuple, tuple] = {}  # case -> (record text, placeholders it writes, decision, stable)
         self.decided = 0  # cases decided in full
 
-    def records(self, chunk: list[tuple[int, dict]]) -> list[tuple[str, str]]:
+    def records(self, chunk: list[tuple[int, dict]], check=None) -> list[tuple[str, str]]:
         """Each event's decision record as one line of JSON, and its decision (or 'invalid').
 
         The chunk's new cases are decided together: one validation, one run of the rules,
-        one for their counterfactuals (``Reasoner.decide_many``).
+        one for their counterfactuals (``Reasoner.decide_many``). ``check`` is called before
+        each event is keyed and before the new cases are decided; it raises to stop them.
         """
-        found = [self._case_of(event) for _, event in chunk]
+        found = []
+        for _, event in chunk:
+            if check is not None:
+                check()
+            found.append(self._case_of(event))
         new: dict[tuple, tuple] = {}
         for (_, event), (case, names) in zip(chunk, found, strict=True):
             if case not in self.templates and case not in new:
                 new[case] = (event, names)
         if new:
+            if check is not None:
+                check()
             self._decide_all(new)
         return [self._written(n, e, self.templates[c], names) for (n, e), (c, names) in zip(chunk, found, strict=True)]
 

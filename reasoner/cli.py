@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import glob
 import json
 import os
+import signal
 import sys
-import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 
@@ -320,19 +324,37 @@ def _batch(args) -> int:
     settings = Settings(
         parties=args.parties, as_of=args.as_of or dt.date.today(), engine=args.engine, explain=args.explain
     )
-    found = batch_run.run(
-        args.events,
-        args.output,
-        settings,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        strict=args.strict,
-        progress=args.progress,
-        chunk=args.chunk,
-        report=lambda line: print(f"hipaa-kg: {line}", file=sys.stderr),
-    )
+    with _terminate_as_exit():
+        found = batch_run.run(
+            args.events,
+            args.output,
+            settings,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            strict=args.strict,
+            progress=args.progress,
+            chunk=args.chunk,
+            report=lambda line: print(f"hipaa-kg: {line}", file=sys.stderr),
+        )
     print(f"hipaa-kg: {found.line(args.output)}", file=sys.stderr)
     return 1 if found.failed else 0
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM ends the command as an exit (status 143), so its cleanup runs: workers stopped, the lock let go."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are the main thread's
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _serve(args) -> int:
@@ -379,21 +401,45 @@ def _coverage(args) -> int:
 
 
 def _write(text: str, output: str | None) -> None:
-    """Print, or replace ``output`` whole: a temporary file beside it, renamed over it once complete."""
+    """Print, or replace ``output`` whole: a hidden temporary beside it (``.NAME.tmp-PID``), renamed over it.
+
+    A temporary left by a killed run (its process gone) is removed by the next write
+    to the same output.
+    """
     if output is None:
         sys.stdout.write(text)
         return
     target = Path(output)
-    temporary = None
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, delete=False, suffix=".tmp") as f:
-            temporary = Path(f.name)
+        _remove_stale(target)
+        temporary.unlink(missing_ok=True)  # a process of this id before, now gone
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(temporary, target)
     except OSError as e:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise HipaaKgError(f"{output}: cannot write the output: {e.strerror or e}") from None
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove the temporaries of earlier writes to ``target`` whose process has ended."""
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.tmp-*"):
+        pid = stale.name.rpartition("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,11 +121,12 @@ def log_format(path: str) -> str:
 def read_events(path: str, columns: Columns) -> Iterator[tuple[int, dict | EventError]]:
     """Each event of the log with its line number: its checked facts, or what is wrong with it.
 
-    Blank lines are skipped. The file is read as it goes, so memory does not grow with the log.
+    Blank lines are skipped, and a UTF-8 byte order mark at the start is ignored. The
+    file is read as it goes, so memory does not grow with the log.
     """
     fmt = log_format(path)
     try:
-        handle = open(path, encoding="utf-8", newline="")  # noqa: SIM115 (closed below, generator)
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below, generator)
     except OSError as e:
         raise HipaaKgError(f"{path}: cannot read the file: {e.strerror or e}") from None
     with handle:
@@ -153,20 +155,44 @@ def _jsonl(handle, columns: Columns) -> Iterator[tuple[int, dict | EventError]]:
 
 
 def _csv(path: str, handle, columns: Columns) -> Iterator[tuple[int, dict | EventError]]:
-    reader = csv.DictReader(handle, strict=True)
+    """A CSV log, one record a line: no value of the columns holds a line break.
+
+    A line that is not valid CSV (a quote left open, a field of any length) is one
+    malformed event, and the next line is the next record, so one bad line never
+    stops the run or a resumed run.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), os.fstat(handle.fileno()).st_size))
+    lines = enumerate(handle, start=1)
+    first = next(lines, None)
     try:
-        columns.check_header(path, reader.fieldnames)
-        row_start = reader.line_num + 1
-        for row in reader:
-            number, row_start = row_start, reader.line_num + 1
-            if None in row or None in row.values():
-                yield number, EventError(f"{len(reader.fieldnames)} columns expected")
-                continue
-            if not any(row.values()):
-                continue
-            try:
-                yield number, columns.normalize(row, from_csv=True)
-            except EventError as e:
-                yield number, e
+        header = _row(first[1]) if first else None
     except csv.Error as e:
-        raise HipaaKgError(f"{path}:{reader.line_num}: not valid CSV: {e}") from None
+        raise HipaaKgError(f"{path}:1: not valid CSV: {_csv_problem(e)}") from None
+    columns.check_header(path, header)
+    for number, line in lines:
+        try:
+            row = _row(line)
+        except csv.Error as e:
+            yield number, EventError(f"not valid CSV: {_csv_problem(e)}")
+            continue
+        if not row:
+            continue
+        if len(row) != len(header):
+            yield number, EventError(f"{len(header)} columns expected")
+            continue
+        if not any(row):
+            continue
+        try:
+            yield number, columns.normalize(dict(zip(header, row, strict=True)), from_csv=True)
+        except EventError as e:
+            yield number, e
+
+
+def _row(line: str) -> list[str]:
+    return next(csv.reader((line,), strict=True), [])
+
+
+def _csv_problem(error: csv.Error) -> str:
+    """The csv module's message (it names no value), or what an unexpected end of line means here."""
+    text = str(error)
+    return "a quoted value is not closed on its line" if text == "unexpected end of data" else text
