@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-QUADRATIC_DECISION = """
+QUADRATIC_DECISION = """\
 #+ summary: The findings of the highest precedence about an act decide it (the earlier, quadratic form).
 #+ provision: 45 CFR 164.502(a)
 PREFIX hk: <https://w3id.org/hipaa-kg/>

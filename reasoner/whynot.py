@@ -157,7 +157,13 @@ class WhyNot:
         self.rules = rules
         self.alternatives = {r.name: alternatives(r) for r in rules.order}
         self.closure = Index(ontology.closure)
-        self.finding_rules = [r for r in rules.order if any(p == HK.provision for _, p, _ in r.template)]
+        deciding_kinds = set(ontology.finding_kinds)  # the kinds of finding that can decide an act
+        self.finding_rules = [  # the rules whose findings can decide an act (minimum necessary cannot)
+            r
+            for r in rules.order
+            if any(p == HK.provision for _, p, _ in r.template)
+            and any(p == RDF.type and ontology.types_with_ancestors([o]) & deciding_kinds for _, p, o in r.template)
+        ]
         self.writers: dict[object, list[Rule]] = {}
         for rule in rules.order:
             for _, p, o in rule.template:
