@@ -16,24 +16,37 @@ import sys
 import tempfile
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
-from rdflib import Graph
-
-from . import batch as batch_run
-from .batch import Settings
-from .coverage import STATUSES, inventory, summary
-from .decide import Reasoner, Result
-from .engine import ENGINES
+from . import batch as batch_run  # its heavy imports are inside its functions
 from .errors import HipaaKgError
-from .expect import compare
-from .explain import RENDERERS, explain
-from .knowledge import knowledge_graph, references
-from .provenance import decision_graph
-from .query import format_answer, run_query
-from .serve import DEFAULT_PORT, oxigraph, records_graph, serve
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+    from .decide import Reasoner, Result
 
 FORMATS = ("text", "json", "turtle")
+# The choices --help shows, written here so that --help and argument errors import nothing heavy; each is the
+# value of the module named, which imports rdflib, pyoxigraph or networkx (tests/test_startup.py checks they agree).
+ENGINES = ("oxigraph", "rdflib")  # engine.ENGINES
+EXPLAIN_FORMATS = ("text", "json", "dot", "html")  # explain.RENDERERS
+STATUSES = ("formalized", "derives", "within", "not formalized", "structure", "open")  # coverage.STATUSES
+DEFAULT_PORT = 7878  # serve.DEFAULT_PORT
+
+
+def __getattr__(name: str):
+    """``cli.Reasoner``, imported when a command first needs it (the tests and bench/fuzz.py may replace it)."""
+    if name == "Reasoner":
+        from .decide import Reasoner
+
+        return Reasoner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _reasoner(**options) -> Reasoner:
+    """A new ``cli.Reasoner``."""
+    return sys.modules[__name__].Reasoner(**options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     explain_ = commands.add_parser("explain", help="the derivation of one act: rules, facts, provisions, why not")
     explain_.add_argument("file", metavar="FILE", help="a scenario file")
     explain_.add_argument("--act", help="the act's id (default: the first act)")
-    explain_.add_argument("--format", choices=tuple(RENDERERS), default="text")
+    explain_.add_argument("--format", choices=EXPLAIN_FORMATS, default="text")
     explain_.add_argument("-o", "--output", help="write to this file (replaced whole)")
     explain_.add_argument("--engine", choices=ENGINES, default="oxigraph", help="SPARQL engine (default: oxigraph)")
     explain_.add_argument("--as-of", type=_date, help="decide under the rules of this date (YYYY-MM-DD)")
@@ -170,7 +183,7 @@ def _date(text: str) -> dt.date:
 
 
 def _decide_all(args) -> tuple[Reasoner, list[Result], int]:
-    reasoner = Reasoner(engine=args.engine)
+    reasoner = _reasoner(engine=args.engine)
     results, status = [], 0
     for path in args.files:
         try:
@@ -198,6 +211,10 @@ def _evaluate(args) -> int:
     if args.format == "json":
         text = json.dumps({"scenarios": [r.as_dict() for r in results]}, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "turtle":
+        from rdflib import Graph
+
+        from .provenance import decision_graph
+
         graph = Graph()
         for r in results:
             if r.derivation is not None:
@@ -232,6 +249,8 @@ def _text(result: Result) -> str:
 
 
 def _check(args) -> int:
+    from .expect import compare
+
     _, results, status = _decide_all(args)
     failures = 0
     for result in results:
@@ -247,14 +266,16 @@ def _check(args) -> int:
 
 
 def _rules(args) -> int:
-    reasoner = Reasoner()
+    reasoner = _reasoner()
     for rule in reasoner.rules.order:
         print(f"{rule.stratum}  {rule.name:32}  {', '.join(rule.provisions)}")
     return 0
 
 
 def _explain(args) -> int:
-    reasoner = Reasoner(engine=args.engine)
+    from .explain import RENDERERS, explain
+
+    reasoner = _reasoner(engine=args.engine)
     result = reasoner.decide(args.file, as_of=args.as_of)
     for v in result.violations:
         print(f"hipaa-kg: {v.one_line(args.file)}", file=sys.stderr)
@@ -265,7 +286,9 @@ def _explain(args) -> int:
 
 
 def _query(args) -> int:
-    reasoner = Reasoner(why_not=False)
+    from .query import format_answer, run_query
+
+    reasoner = _reasoner(why_not=False)
     path = Path(args.query)
     try:
         text = path.read_text(encoding="utf-8")
@@ -279,6 +302,9 @@ def _query(args) -> int:
 
 def _knowledge_with(reasoner: Reasoner, scenarios: list[str]) -> Graph:
     """The knowledge graph (ontology, provisions, rules, references) and the decision graphs of scenario files."""
+    from .knowledge import knowledge_graph
+    from .provenance import decision_graph
+
     graph = knowledge_graph(reasoner.ontology, reasoner.rules)
     for data in scenarios:
         result = reasoner.decide(data)
@@ -289,7 +315,11 @@ def _knowledge_with(reasoner: Reasoner, scenarios: list[str]) -> Graph:
 
 
 def _references(args) -> int:
-    reasoner = Reasoner(why_not=False)
+    import networkx as nx
+
+    from .knowledge import references
+
+    reasoner = _reasoner(why_not=False)
     graph = nx.relabel_nodes(references(reasoner.ontology), lambda iri: reasoner.ontology.provisions[iri].label)
     if args.format == "json":
         text = json.dumps(nx.node_link_data(graph, edges="references"), indent=2) + "\n"
@@ -303,7 +333,7 @@ def _references(args) -> int:
 
 
 def _batch(args) -> int:
-    settings = Settings(parties=args.parties, as_of=args.as_of or dt.date.today(), engine=args.engine)
+    settings = batch_run.Settings(parties=args.parties, as_of=args.as_of or dt.date.today(), engine=args.engine)
     found = batch_run.run(
         args.events,
         args.output,
@@ -320,8 +350,10 @@ def _batch(args) -> int:
 
 
 def _serve(args) -> int:
+    from .serve import oxigraph, records_graph, serve
+
     oxigraph()  # installed? say so before loading anything
-    graph = _knowledge_with(Reasoner(why_not=False), args.data)
+    graph = _knowledge_with(_reasoner(why_not=False), args.data)
     triples = chain(graph, *(records_graph(path) for path in args.decisions))
     return serve(triples, args.port, args.location, lambda text: print(f"hipaa-kg: {text}", file=sys.stderr))
 
@@ -335,7 +367,9 @@ def _docs(args) -> int:
 
 
 def _coverage(args) -> int:
-    reasoner = Reasoner()
+    from .coverage import inventory, summary
+
+    reasoner = _reasoner()
     folders = [Path(d) for d in args.scenarios] or [
         p for p in (Path("examples"), Path("tests/scenarios")) if p.is_dir()
     ]
