@@ -24,7 +24,8 @@ from .errors import HipaaKgError
 if TYPE_CHECKING:
     from rdflib import Graph
 
-    from .decide import Reasoner, Result
+    from . import decide
+    from .decide import Result
 
 FORMATS = ("text", "json", "turtle")
 # The choices --help shows, written here so that --help and argument errors import nothing heavy; each is the
@@ -35,18 +36,15 @@ STATUSES = ("formalized", "derives", "within", "not formalized", "structure", "o
 DEFAULT_PORT = 7878  # serve.DEFAULT_PORT
 
 
-def __getattr__(name: str):
-    """``cli.Reasoner``, imported when a command first needs it (the tests and bench/fuzz.py may replace it)."""
-    if name == "Reasoner":
+Reasoner = None  # the reasoner class, imported by the first command that needs one (tests may replace it)
+
+
+def _reasoner(**options) -> decide.Reasoner:
+    """A new ``Reasoner``: decide.py is imported here, not when --help is asked for."""
+    global Reasoner
+    if Reasoner is None:
         from .decide import Reasoner
-
-        return Reasoner
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _reasoner(**options) -> Reasoner:
-    """A new ``cli.Reasoner``."""
-    return sys.modules[__name__].Reasoner(**options)
+    return Reasoner(**options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,7 +180,7 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date written YYYY-MM-DD: {text!r}") from None
 
 
-def _decide_all(args) -> tuple[Reasoner, list[Result], int]:
+def _decide_all(args) -> tuple[decide.Reasoner, list[Result], int]:
     reasoner = _reasoner(engine=args.engine)
     results, status = [], 0
     for path in args.files:
@@ -300,7 +298,7 @@ def _query(args) -> int:
     return 0
 
 
-def _knowledge_with(reasoner: Reasoner, scenarios: list[str]) -> Graph:
+def _knowledge_with(reasoner: decide.Reasoner, scenarios: list[str]) -> Graph:
     """The knowledge graph (ontology, provisions, rules, references) and the decision graphs of scenario files."""
     from .knowledge import knowledge_graph
     from .provenance import decision_graph

@@ -84,3 +84,24 @@ def test_the_package_imports_its_reasoner_when_asked():
         import reasoner
 
         _ = reasoner.NoSuchName
+
+
+def test_the_commands_find_their_reasoner_when_the_module_runs_under_another_name():
+    """As under ``python -m cProfile -m reasoner.cli``, where sys.modules does not hold the module by its name."""
+    import importlib.util
+
+    from reasoner import cli
+
+    spec = importlib.util.spec_from_file_location("reasoner._cli_run_elsewhere", cli.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    class Built(Exception):
+        pass
+
+    def reasoner(**options):
+        raise Built(options)
+
+    module.Reasoner = reasoner
+    with pytest.raises(Built):
+        module.main(["--debug", "rules"])
