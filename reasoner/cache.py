@@ -84,7 +84,7 @@ def read(path: Path) -> tuple[Graph, ...] | None:
 
 def write(path: Path, graphs: tuple[Graph, ...]) -> bool:
     """Write an entry whole (temporary file, fsync, rename); False when the folder cannot be written."""
-    body = pickle.dumps(graphs, protocol=pickle.HIGHEST_PROTOCOL)
+    body = pickle.dumps(_compact(graphs), protocol=pickle.HIGHEST_PROTOCOL)
     counts = ",".join(str(len(g)) for g in graphs)
     head = f"hipaa-kg cache {FORMAT} sha256={hashlib.sha256(body).hexdigest()} triples={counts}\n".encode()
     temporary = None
@@ -105,6 +105,19 @@ def write(path: Path, graphs: tuple[Graph, ...]) -> bool:
     finally:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
+
+
+def _compact(graphs: tuple[Graph, ...]) -> tuple[Graph, ...]:
+    """Copies of the graphs sharing one object per distinct term, so that each term is pickled and read once."""
+    terms: dict = {}
+    copies = []
+    for graph in graphs:
+        copy = Graph(identifier=graph.identifier)
+        for prefix, namespace in graph.namespaces():
+            copy.bind(prefix, namespace, override=True, replace=True)
+        copy.addN((*(terms.setdefault(term, term) for term in triple), copy) for triple in graph)
+        copies.append(copy)
+    return tuple(copies)
 
 
 def prune(where: Path, kind: str, current: Path) -> None:

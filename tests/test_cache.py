@@ -126,6 +126,17 @@ def test_the_command_repairs_a_truncated_closure_file(filled, tmp_path):
     assert entries(tmp_path) == [entry] and cache.read(entry) is not None
 
 
+def test_an_entry_read_back_holds_the_graphs_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = "@prefix ex: <urn:ex:> . ex:a ex:b [ ex:c 1, 'x'@en ], ex:a ."
+    graphs = (Graph().parse(data=text, format="turtle"), Graph().parse(data="<urn:a> <urn:b> 2 .", format="turtle"))
+    inputs = [("t.ttl", text.encode())]
+    assert cache.cached_graphs("test", inputs, lambda: graphs) is graphs
+    read = cache.cached_graphs("test", inputs, lambda: pytest.fail("computed again"))
+    assert [set(g) for g in read] == [set(g) for g in graphs]
+    assert [sorted(g.namespaces()) for g in read] == [sorted(g.namespaces()) for g in graphs]
+
+
 def test_the_folder_keeps_the_newest_entries_and_the_temporary_files_in_use(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     folder = tmp_path / "hipaa-kg"
