@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -40,13 +41,17 @@ def folder() -> Path:
 
 def key(inputs: Iterable[tuple[str, bytes]]) -> str:
     """The sha256 of the inputs (each file's name and bytes) and of the versions that read them."""
-    digest = hashlib.sha256(f"hipaa-kg cache {FORMAT}\npython {sys.version_info[0]}.{sys.version_info[1]}\n".encode())
-    for library in ("rdflib", "owlrl"):
-        digest.update(f"{library} {version(library)}\n".encode())
+    digest = hashlib.sha256(_versions().encode())
     for name, data in inputs:
         digest.update(f"{name} {len(data)}\n".encode())
         digest.update(data)
     return digest.hexdigest()
+
+
+@cache
+def _versions() -> str:
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return f"hipaa-kg cache {FORMAT}\npython {python}\nrdflib {version('rdflib')}\nowlrl {version('owlrl')}\n"
 
 
 def cached_graphs(kind: str, inputs: list[tuple[str, bytes]], compute: Callable[[], tuple[Graph, ...]]):
