@@ -72,9 +72,10 @@ def stages(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, XDG_CACHE_HOME=cache)
         found: dict[str, list[float]] = {}
-        for _ in range(repeat + 1):  # the first fills the cache
+        for _ in range(repeat + 1):  # the first fills the cache; run outside the checkout, so as to import the
+            # installation of sys.executable (another commit's, say), not this folder's reasoner/
             out = subprocess.run(
-                [sys.executable, "-c", STAGES, str(EXAMPLE)], env=env, cwd=ROOT, check=True, capture_output=True
+                [sys.executable, "-c", STAGES, str(EXAMPLE)], env=env, cwd=cache, check=True, capture_output=True
             )
             for line in out.stdout.decode().splitlines():
                 seconds, label = line.split("\t")
