@@ -20,24 +20,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
-from rdflib import Graph
-
-from . import batch as batch_run
-from .batch import Settings
-from .coverage import STATUSES, inventory, summary
-from .decide import Reasoner, Result
-from .engine import ENGINES
+from . import batch as batch_run  # its heavy imports are inside its functions
 from .errors import HipaaKgError
-from .expect import compare
-from .explain import RENDERERS, explain
-from .knowledge import knowledge_graph, references
-from .provenance import decision_graph
-from .query import format_answer, run_query
-from .serve import DEFAULT_PORT, DEFAULT_TIMEOUT, listen, oxigraph, records_graph, serve
+
+if TYPE_CHECKING:
+    from rdflib import Graph
+
+    from . import decide
+    from .decide import Result
 
 FORMATS = ("text", "json", "turtle")
+# The choices --help shows, written here so that --help and argument errors import nothing heavy; each is the
+# value of the module named, which imports rdflib, pyoxigraph or networkx (tests/test_startup.py checks they agree).
+ENGINES = ("oxigraph", "rdflib")  # engine.ENGINES
+EXPLAIN_FORMATS = ("text", "json", "dot", "html")  # explain.RENDERERS
+STATUSES = ("formalized", "derives", "within", "not formalized", "structure", "open")  # coverage.STATUSES
+DEFAULT_PORT = 7878  # serve.DEFAULT_PORT
+DEFAULT_TIMEOUT = 30  # serve.DEFAULT_TIMEOUT
+
+
+Reasoner = None  # the reasoner class, imported by the first command that needs one (tests may replace it)
+
+
+def _reasoner(**options) -> decide.Reasoner:
+    """A new ``Reasoner``: decide.py is imported here, not when --help is asked for."""
+    global Reasoner
+    if Reasoner is None:
+        from .decide import Reasoner
+    return Reasoner(**options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     explain_ = commands.add_parser("explain", help="the derivation of one act: rules, facts, provisions, why not")
     explain_.add_argument("file", metavar="FILE", help="a scenario file")
     explain_.add_argument("--act", help="the act's id (default: the first act)")
-    explain_.add_argument("--format", choices=tuple(RENDERERS), default="text")
+    explain_.add_argument("--format", choices=EXPLAIN_FORMATS, default="text")
     explain_.add_argument("-o", "--output", help="write to this file (replaced whole)")
     explain_.add_argument("--engine", choices=ENGINES, default="oxigraph", help="SPARQL engine (default: oxigraph)")
     explain_.add_argument("--as-of", type=_date, help="decide under the rules of this date (YYYY-MM-DD)")
@@ -187,8 +199,8 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date written YYYY-MM-DD: {text!r}") from None
 
 
-def _decide_all(args) -> tuple[Reasoner, list[Result], int]:
-    reasoner = Reasoner(engine=args.engine)
+def _decide_all(args) -> tuple[decide.Reasoner, list[Result], int]:
+    reasoner = _reasoner(engine=args.engine)
     results, status = [], 0
     for path in args.files:
         try:
@@ -216,6 +228,10 @@ def _evaluate(args) -> int:
     if args.format == "json":
         text = json.dumps({"scenarios": [r.as_dict() for r in results]}, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "turtle":
+        from rdflib import Graph
+
+        from .provenance import decision_graph
+
         graph = Graph()
         for r in results:
             if r.derivation is not None:
@@ -250,6 +266,8 @@ def _text(result: Result) -> str:
 
 
 def _check(args) -> int:
+    from .expect import compare
+
     _, results, status = _decide_all(args)
     failures = 0
     for result in results:
@@ -265,14 +283,16 @@ def _check(args) -> int:
 
 
 def _rules(args) -> int:
-    reasoner = Reasoner()
+    reasoner = _reasoner()
     for rule in reasoner.rules.order:
         print(f"{rule.stratum}  {rule.name:32}  {', '.join(rule.provisions)}")
     return 0
 
 
 def _explain(args) -> int:
-    reasoner = Reasoner(engine=args.engine)
+    from .explain import RENDERERS, explain
+
+    reasoner = _reasoner(engine=args.engine)
     result = reasoner.decide(args.file, as_of=args.as_of)
     for v in result.violations:
         print(f"hipaa-kg: {v.one_line(args.file)}", file=sys.stderr)
@@ -283,7 +303,9 @@ def _explain(args) -> int:
 
 
 def _query(args) -> int:
-    reasoner = Reasoner(why_not=False)
+    from .query import format_answer, run_query
+
+    reasoner = _reasoner(why_not=False)
     path = Path(args.query)
     try:
         text = path.read_text(encoding="utf-8")
@@ -295,8 +317,11 @@ def _query(args) -> int:
     return 0
 
 
-def _knowledge_with(reasoner: Reasoner, scenarios: list[str]) -> Graph:
+def _knowledge_with(reasoner: decide.Reasoner, scenarios: list[str]) -> Graph:
     """The knowledge graph (ontology, provisions, rules, references) and the decision graphs of scenario files."""
+    from .knowledge import knowledge_graph
+    from .provenance import decision_graph
+
     graph = knowledge_graph(reasoner.ontology, reasoner.rules)
     for data in scenarios:
         result = reasoner.decide(data)
@@ -307,7 +332,11 @@ def _knowledge_with(reasoner: Reasoner, scenarios: list[str]) -> Graph:
 
 
 def _references(args) -> int:
-    reasoner = Reasoner(why_not=False)
+    import networkx as nx
+
+    from .knowledge import references
+
+    reasoner = _reasoner(why_not=False)
     graph = nx.relabel_nodes(references(reasoner.ontology), lambda iri: reasoner.ontology.provisions[iri].label)
     if args.format == "json":
         text = json.dumps(nx.node_link_data(graph, edges="references"), indent=2) + "\n"
@@ -321,7 +350,7 @@ def _references(args) -> int:
 
 
 def _batch(args) -> int:
-    settings = Settings(
+    settings = batch_run.Settings(
         parties=args.parties, as_of=args.as_of or dt.date.today(), engine=args.engine, explain=args.explain
     )
     with _terminate_as_exit():
@@ -358,10 +387,12 @@ def _terminate_as_exit() -> Iterator[None]:
 
 
 def _serve(args) -> int:
+    from .serve import listen, oxigraph, records_graph, serve
+
     oxigraph()  # installed? say so before loading anything
     endpoint = listen(args.port)  # a port in use too
     try:
-        graph = _knowledge_with(Reasoner(why_not=False), args.data)
+        graph = _knowledge_with(_reasoner(why_not=False), args.data)
         triples = chain(graph, *(records_graph(path) for path in args.decisions))
         return serve(endpoint, triples, args.location, _say, args.timeout)
     finally:
@@ -381,7 +412,9 @@ def _docs(args) -> int:
 
 
 def _coverage(args) -> int:
-    reasoner = Reasoner()
+    from .coverage import inventory, summary
+
+    reasoner = _reasoner()
     folders = [Path(d) for d in args.scenarios] or [
         p for p in (Path("examples"), Path("tests/scenarios")) if p.is_dir()
     ]

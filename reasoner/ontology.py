@@ -1,25 +1,20 @@
 """The ontology: its terms, its OWL RL closure, and the provisions.
 
-The closure of the terms (owlrl) is computed once and cached on disk, keyed by
-the content of the ontology files and the owlrl version; it is never computed
-over scenario data. Scenario nodes get their ancestor types from it (see
+The closure of the terms (owlrl) is computed once and cached on disk (cache.py),
+keyed by the bytes of the term files and the rdflib and owlrl versions, beside
+the parsed provisions; it is never computed over scenario data. Scenario nodes get their ancestor types from it (see
 ``Ontology.ancestors``), and defined classes such as covered entity are
 derived by rules.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import version
-from pathlib import Path
 
-import owlrl
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 
+from .cache import cached_graphs
 from .namespaces import DCTERMS, HK, HKP, SCHEMA
 from .resources import ontology_file
 
@@ -53,13 +48,10 @@ class Ontology:
     """The terms, their closure, and the provisions, loaded once per process."""
 
     def __init__(self) -> None:
-        self.terms = Graph()
-        for name in term_files():
-            self.terms.parse(data=ontology_file(name).read_text(encoding="utf-8"), format="turtle")
-        self.provision_graph = Graph()
-        for name in PROVISION_FILES:
-            self.provision_graph.parse(data=ontology_file(name).read_text(encoding="utf-8"), format="turtle")
-        self.closure = _cached_closure(self.terms)
+        terms = [(name, ontology_file(name).read_bytes()) for name in term_files()]
+        self.terms, self.closure = cached_graphs("closure", terms, lambda: _closure(_parsed(terms)))
+        provisions = [(name, ontology_file(name).read_bytes()) for name in PROVISION_FILES]
+        (self.provision_graph,) = cached_graphs("provisions", provisions, lambda: (_parsed(provisions),))
         self.ancestors = _ancestors(self.closure)
         self.classes = {c for c in self.closure.subjects(RDF.type, OWL.Class) if str(c).startswith(HK)}
         self.properties = {
@@ -118,31 +110,24 @@ class Ontology:
         return str(value) if value is not None else term.split("/")[-1]
 
 
-def _cached_closure(terms: Graph) -> Graph:
-    """The OWL RL closure of the terms, from the disk cache when it is there."""
-    digest = hashlib.sha256(terms.serialize(format="nt", encoding="utf-8"))
-    digest.update(version("owlrl").encode())
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hipaa-kg"
-    path = folder / f"closure-{digest.hexdigest()[:16]}.nt"
+def _parsed(files: list[tuple[str, bytes]]) -> Graph:
+    """One graph of the Turtle files (name, bytes)."""
+    graph = Graph()
+    for _, data in files:
+        graph.parse(data=data.decode("utf-8"), format="turtle")
+    return graph
+
+
+def _closure(terms: Graph) -> tuple[Graph, Graph]:
+    """The terms and their OWL RL closure."""
+    import owlrl  # only when the closure is not cached
+
     closure = Graph()
-    if path.exists():
-        try:
-            closure.parse(path, format="nt")
-            return closure
-        except Exception:  # a damaged cache entry is recomputed
-            closure = Graph()
     closure += terms
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(closure)
     for triple in [t for t in closure if isinstance(t[0], Literal)]:
         closure.remove(triple)  # owlrl types literals ("10" a xsd:integer): not RDF, and not ours
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".tmp") as out:
-            out.write(closure.serialize(format="nt", encoding="utf-8"))
-        os.replace(out.name, path)
-    except OSError:
-        pass  # a read-only home: the closure is just not cached
-    return closure
+    return terms, closure
 
 
 def _ancestors(closure: Graph) -> dict[URIRef, frozenset[URIRef]]:
