@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 
 from .decide import Reasoner, not_in_force_on
@@ -35,6 +35,7 @@ from .reach import is_node, reach, touching
 from .record import in_order
 from .scenario import Scenario
 
+CACHE_MB = 256  # what a decider's caches of cases, records and reached parties may hold, at the most
 BATCH_BASE = "urn:hipaa-kg:batch:"  # the base of event ids when PARTIES is Turtle (whose ids are full IRIs)
 ROLES = ("actor", "recipient", "subject", "createdBy", "forActivitiesOf")
 ACT_PARTIES = ("actor", "recipient", "createdBy", "forActivitiesOf")
@@ -81,16 +82,20 @@ class Decider:
     """Decides events through their cases; one per process."""
 
     def __init__(
-        self, reasoner: Reasoner, parties: Parties, as_of: dt.date, max_cases: int = 50_000, explain: str = "why-not"
+        self, reasoner: Reasoner, parties: Parties, as_of: dt.date, megabytes: int = CACHE_MB, explain: str = "why-not"
     ):
         self.reasoner = reasoner
         self.explain = explain
         self.parties = parties
         self.as_of = as_of
-        self.max_cases = max_cases
-        self.reaches: dict[tuple, set] = {}
-        self.cases: OrderedDict[tuple, tuple] = OrderedDict()  # the event's facts -> (case, names)
-        self.templates: dict[tuple, tuple] = {}  # case -> (record text, placeholders it writes, decision, stable)
+        # least recently used first out, each bounded by its (estimated) bytes: memory stays flat on any log
+        budget = megabytes << 20
+        # an act's parties -> (the nodes they reach, the triples among them)
+        self.reaches = LRUCache(budget // 4, getsizeof=lambda v: 64 * len(v[0]) + 200 * len(v[1]) + 200)
+        # the event's facts -> (case, names)
+        self.cases = LRUCache(budget // 4, getsizeof=lambda v: 100 * len(v[0][0]) + 64 * len(v[1]) + 200)
+        # case -> (record text, placeholders it writes, decision, stable)
+        self.templates = LRUCache(budget // 2, getsizeof=lambda v: 2 * len(v[0]) + 200)
         self.decided = 0  # cases decided in full
 
     def records(self, chunk: list[tuple[int, dict]], check=None) -> list[tuple[str, str]]:
@@ -106,14 +111,20 @@ class Decider:
                 check()
             found.append(self._case_of(event))
         new: dict[tuple, tuple] = {}
+        templates: dict[tuple, tuple] = {}  # this chunk's, whatever the cache keeps
         for (_, event), (case, names) in zip(chunk, found, strict=True):
-            if case not in self.templates and case not in new:
+            if case in templates or case in new:
+                continue
+            template = self.templates.get(case)
+            if template is None:
                 new[case] = (event, names)
+            else:
+                templates[case] = template
         if new:
             if check is not None:
                 check()
-            self._decide_all(new)
-        return [self._written(n, e, self.templates[c], names) for (n, e), (c, names) in zip(chunk, found, strict=True)]
+            templates |= self._decide_all(new)
+        return [self._written(n, e, templates[c], names) for (n, e), (c, names) in zip(chunk, found, strict=True)]
 
     def record(self, number: int, event: dict) -> tuple[str, str]:
         """One event's record line and decision."""
@@ -124,8 +135,6 @@ class Decider:
         found = self.cases.get(facts)
         if found is None:
             found = self.cases[facts] = self._case(event)
-            if len(self.cases) > self.max_cases:
-                self.cases.popitem(last=False)
         return found
 
     def _written(self, number: int, event: dict, template: tuple, names: list) -> tuple[str, str]:
@@ -143,29 +152,30 @@ class Decider:
 
     # --- the case of an event ------------------------------------------------------------
 
-    def _graph(self, event: dict) -> tuple[Graph, URIRef]:
-        """The event's act with the part of the parties it reaches."""
+    def _graph(self, event: dict) -> tuple[set, URIRef]:
+        """The event's act with the part of the parties it reaches (a set of triples)."""
         parties = self.parties
         act = parties.iri(event["id"])
         starts = tuple(parties.iri(event[c]) for c in ACT_PARTIES if c in event)
-        reached = self.reaches.get(starts)
-        if reached is None:
-            if len(self.reaches) > self.max_cases:
-                self.reaches.clear()
-            reached = self.reaches[starts] = reach(parties.touching, starts, parties.individuals)
-        graph = Graph()
-        for node in reached:
-            for s, p, o in parties.touching.get(node, ()):
-                if s in reached and (o in reached or not is_node(p, o)):
-                    graph.add((s, p, o))
+        part = self.reaches.get(starts)
+        if part is None:  # the parties' part an act of these parties reaches, once for them
+            reached = reach(parties.touching, starts, parties.individuals)
+            inside = {
+                (s, p, o)
+                for node in reached
+                for s, p, o in parties.touching.get(node, ())
+                if s in reached and (o in reached or not is_node(p, o))
+            }
+            part = self.reaches[starts] = (reached, frozenset(inside))
+        reached, inside = part
+        graph = set(inside)
         subject = parties.iri(event["subject"]) if "subject" in event else None
         if subject is not None:
             for s, p, o in parties.touching.get(subject, ()):
                 other = s if o == subject else o
                 if other in reached or other == subject or not is_node(p, o):
                     graph.add((s, p, o))
-        for triple in self._act(act, event, subject):
-            graph.add(triple)
+        graph.update(self._act(act, event, subject))
         return graph, act
 
     def _act(self, act: URIRef, event: dict, subject) -> list[tuple]:
@@ -216,7 +226,7 @@ class Decider:
         names = [None if named[i] == act else self.parties.name(named[i]) for i in by_name]
         return (case, self._date_key(self._day(event), graph)), names
 
-    def _date_key(self, day: dt.date, graph: Graph):
+    def _date_key(self, day: dt.date, graph: set):
         """What the event's date changes: the rules in force that day, and, where the facts hold a date
         (a date of death, which a rule compares with the day), or the day is before the first one held,
         the day itself."""
@@ -226,9 +236,9 @@ class Decider:
             return day
         return self.reasoner.rules.in_force(day)
 
-    def _decide_all(self, new: dict[tuple, tuple]) -> None:
-        """Decide new cases (each an event and its names) in full under placeholder names, together; keep
-        each one's record template."""
+    def _decide_all(self, new: dict[tuple, tuple]) -> dict[tuple, tuple]:
+        """Decide new cases (each an event and its names) in full under placeholder names, together; each
+        one's record template (kept in the cache too)."""
         scenarios, days = [], []
         for event, names in new.values():
             graph, act = self._graph(event)
@@ -243,6 +253,7 @@ class Decider:
             days.append(self._day(event))
         results = self.reasoner.decide_many(scenarios, dates=days, explain=self.explain)
         self.decided += len(results)
+        found = {}
         for (case, (_, names)), result, day in zip(new.items(), results, days, strict=True):
             if result.acts:
                 record = dict(result.acts[0])
@@ -254,9 +265,9 @@ class Decider:
                 rule["text"] = rule["text"].replace(not_in_force_on(day), not_in_force_on(DAY))
             text = json.dumps(record, ensure_ascii=False)
             used = [i for i in range(len(names)) if placeholder(i) in text]
-            self.templates[case] = (text, used, record.get("decision", "invalid"), _order_stable(text, used))
-            if len(self.templates) > self.max_cases:
-                self.templates.pop(next(iter(self.templates)))
+            found[case] = (text, used, record.get("decision", "invalid"), _order_stable(text, used))
+            self.templates[case] = found[case]
+        return found
 
 
 def _order_stable(text: str, used: list[int]) -> bool:

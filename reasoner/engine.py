@@ -135,17 +135,19 @@ class Engine:
                                     for k, bindings in names.owners(row):
                                         results[k].not_in_force.append(Firing(rule, bindings, []))
                             continue
+                        derived = []  # added to the store once the rule's solutions are read
                         for row in store.select(rule):
                             triples = self._instantiate(rule.template, row)
                             new = [t for t in self._with_ancestor_types(triples) if t not in seen]
                             if recursive and not new:
                                 continue
                             seen.update(new)
-                            store.add(new)
-                            added += len(new)
+                            derived += new
                             for k, bindings in names.owners(row, created=triples):
                                 results[k].firings.append(Firing(rule, bindings, names.back_all(triples)))
                                 results[k].derived += names.back_all(new)
+                        store.add(derived)
+                        added += len(derived)
                     first = False
                     if not recursive or added == 0:
                         break

@@ -18,9 +18,12 @@ from .namespaces import HK
 ACT_PARTIES = (HK.actor, HK.recipient, HK.forActivitiesOf)
 
 
+_TYPE, _PURPOSE, _HK = RDF.type, HK.purpose, str(HK)  # read once: rdflib's namespace attributes are slow
+
+
 def is_node(p, o) -> bool:
     """Whether the object of a triple is a node of the scenario, not a value or a term (a type, a purpose)."""
-    return not isinstance(o, Literal) and p != RDF.type and p != HK.purpose and not str(o).startswith(HK)
+    return not isinstance(o, Literal) and p != _TYPE and p != _PURPOSE and not o.startswith(_HK)
 
 
 def touching(graph: Graph) -> dict:
