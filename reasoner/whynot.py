@@ -165,11 +165,14 @@ class WhyNot:
             and any(p == RDF.type and ontology.types_with_ancestors([o]) & deciding_kinds for _, p, o in r.template)
         ]
         self.writers: dict[object, list[Rule]] = {}
+        self.fixed: dict[str, list] = {}  # each rule's alternatives' facts about what the act is (_fixed)
         for rule in rules.order:
             for _, p, o in rule.template:
                 key = o if p == RDF.type else p
                 if isinstance(key, URIRef):
                     self.writers.setdefault(key, []).append(rule)
+        for rule in self.finding_rules:
+            self.fixed[rule.name] = [self._fixed(a) for a in self.alternatives[rule.name]]
 
     def counterfactuals(
         self,
@@ -212,7 +215,9 @@ class WhyNot:
         for rule in self.finding_rules:
             if rule.name not in active:
                 continue
-            for alternative in self.alternatives[rule.name]:
+            for alternative, fixed in zip(self.alternatives[rule.name], self.fixed[rule.name], strict=True):
+                if any((act, p, o) not in world for p, o in fixed):
+                    continue  # what the act is rules it out: no change could be proposed (see _fixed)
                 if rule.name in deciding:
                     options = self._defeaters(alternative, act, world, facts, active)
                 else:
@@ -233,6 +238,20 @@ class WhyNot:
             if rule.name in new_deciding or rule.name in deciding:
                 found.append(Counterfactual(rule, changes, new_decision, new_basis))
         return _minimal(found)
+
+    def _fixed(self, alternative: Alternative) -> list[tuple]:
+        """The alternative's patterns that fix what the act is: ``?act p C`` with p its type or one of STRUCTURE,
+        C given, and no rule deriving it. Such a fact is never proposed (``_stateable``), so an alternative
+        whose fixed facts the act lacks can neither be made to match nor, matching, be defeated."""
+        act = Variable("act")
+        return [
+            (p, o)
+            for s, p, o in alternative.patterns
+            if s == act
+            and (p == RDF.type or p in STRUCTURE)
+            and isinstance(o, URIRef)
+            and (o if p == RDF.type else p) not in self.writers
+        ]
 
     def _defeaters(self, alternative, act, world, facts, active) -> list[set[Change]]:
         """For an alternative that matches now: each NOT EXISTS group, stated, would defeat it."""
