@@ -134,7 +134,7 @@ class Decider:
         facts = tuple(sorted((k, v) for k, v in event.items() if k != "id"))
         found = self.cases.get(facts)
         if found is None:
-            found = self.cases[facts] = self._case(event)
+            found = _keep(self.cases, facts, self._case(event))
         return found
 
     def _written(self, number: int, event: dict, template: tuple, names: list) -> tuple[str, str]:
@@ -166,7 +166,7 @@ class Decider:
                 for s, p, o in parties.touching.get(node, ())
                 if s in reached and (o in reached or not is_node(p, o))
             }
-            part = self.reaches[starts] = (reached, frozenset(inside))
+            part = _keep(self.reaches, starts, (reached, frozenset(inside)))
         reached, inside = part
         graph = set(inside)
         subject = parties.iri(event["subject"]) if "subject" in event else None
@@ -266,8 +266,15 @@ class Decider:
             text = json.dumps(record, ensure_ascii=False)
             used = [i for i in range(len(names)) if placeholder(i) in text]
             found[case] = (text, used, record.get("decision", "invalid"), _order_stable(text, used))
-            self.templates[case] = found[case]
+            _keep(self.templates, case, found[case])
         return found
+
+
+def _keep(cache: LRUCache, key, value):
+    """Put a value in a bounded cache, unless it alone is larger than the cache; the value."""
+    if cache.getsizeof(value) <= cache.maxsize:
+        cache[key] = value
+    return value
 
 
 def _order_stable(text: str, used: list[int]) -> bool:

@@ -288,3 +288,24 @@ def test_batch_fetches_nothing(tmp_path):
     assert "network access attempted" not in done.stdout + done.stderr
     assert done.returncode in (0, 1), done.stderr
     assert len(out.read_text().splitlines()) == 6
+
+
+def test_memory_stays_flat_the_caches_are_bounded_by_bytes(tmp_path):
+    """The decider's caches (cases, records, reached parties) never hold more than their byte budget, however
+    many distinct events pass: LRU caches sized by an estimate of each entry's bytes."""
+    from reasoner.batch import _decider
+    from reasoner.cases import Decider
+
+    shared = _decider(SETTINGS)
+    decider = Decider(shared.reasoner, shared.parties, DAY, megabytes=1, explain="none")
+    budget = 1 << 20
+    assert decider.cases.maxsize + decider.templates.maxsize + decider.reaches.maxsize <= budget
+    events = [json.loads(line) for line in (LOG / "events.jsonl").read_text().splitlines()]
+    seen = 0
+    for copy in range(30):  # each copy a new id and new facts: every event keyed anew
+        chunk = [(i, {**e, "id": f"{e['id']}-{copy}", "requiredByLaw": bool(copy % 2)}) for i, e in enumerate(events)]
+        decider.records(chunk)
+        seen += len(chunk)
+        for cache in (decider.cases, decider.templates, decider.reaches):
+            assert cache.currsize <= cache.maxsize
+    assert seen == 1200 and len(decider.cases) < seen
