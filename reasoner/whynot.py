@@ -29,6 +29,7 @@ from rdflib.paths import SequencePath
 from rdflib.plugins.sparql.algebra import triples as algebra_triples
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from .events import circumstances
 from .namespaces import HK
 from .ontology import Ontology
 from .reach import act_reach, is_node
@@ -157,6 +158,8 @@ class WhyNot:
         self.rules = rules
         self.alternatives = {r.name: alternatives(r) for r in rules.order}
         self.closure = Index(ontology.closure)
+        # the circumstances of an act a user states (events.circumstances), even where a rule derives one too
+        self.circumstances = {HK[name] for name in circumstances(ontology)}
         deciding_kinds = set(ontology.finding_kinds)  # the kinds of finding that can decide an act
         self.finding_rules = [  # the rules whose findings can decide an act (minimum necessary cannot)
             r
@@ -307,6 +310,8 @@ class WhyNot:
                     supplied = [self._supply(t, act, world, facts, depth - 1, active) for t in missing]
                     if all(x is not None for x in supplied):
                         options.append(set().union(*supplied) if supplied else set())
+            if p in self.circumstances and self._stateable(triple, act, world):
+                options.insert(0, {Change(True, triple)})  # a circumstance a rule also derives may be stated
             return min(options, key=_cost) if options else None
         return {Change(True, triple)} if self._stateable(triple, act, world) else None
 
@@ -323,7 +328,8 @@ class WhyNot:
                 and o not in self.writers
                 and any((o, RDFS.subClassOf, t) in world for t in stated)
             )
-        if not str(p).startswith(HK) or p in self.writers or p in STRUCTURE or s == o:
+        derived = p in self.writers and p not in self.circumstances
+        if not str(p).startswith(HK) or derived or p in STRUCTURE or s == o:
             return False  # what the act is (its actor, recipient, information, purpose) is never proposed
         if isinstance(o, Literal):
             return o.datatype is not None and str(o.datatype).endswith("#boolean")
