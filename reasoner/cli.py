@@ -200,27 +200,50 @@ def _date(text: str) -> dt.date:
 
 
 def _decide_all(args) -> tuple[decide.Reasoner, list[Result], int]:
+    """Every file read, then all decided in one run of the rules (decide_many); should that fail, each file
+    alone, so that one file's error is its own line and the others are still decided."""
+    from .scenario import load
+
     reasoner = _reasoner(engine=args.engine)
-    results, status = [], 0
+    status = 0
+    loaded = []
     for path in args.files:
-        try:
-            result = reasoner.decide(path, as_of=args.as_of)
-        except HipaaKgError as e:
-            print(f"hipaa-kg: {e}", file=sys.stderr)
-            status = max(status, 2)
-            continue
-        except Exception as e:  # an internal error: one line naming the file, never the exception's text
-            if args.debug:
-                raise
-            print(f"hipaa-kg: {path}: internal error: {type(e).__name__} (rerun with --debug)", file=sys.stderr)
-            status = max(status, 3)
+        found, status = _guarded(args, path, status, lambda p=path: load(p))
+        if found is not None:
+            loaded.append((path, found))
+    try:
+        results = reasoner.decide_many([scenario for _, scenario in loaded], as_of=args.as_of)
+    except Exception:
+        if args.debug:
+            raise
+        results = []
+        for path, scenario in loaded:
+            found, status = _guarded(args, path, status, lambda s=scenario: reasoner.decide(s, as_of=args.as_of))
+            results.append(found)
+    decided = []
+    for (path, _), result in zip(loaded, results, strict=True):
+        if result is None:
             continue
         for v in result.violations:
             print(f"hipaa-kg: {v.one_line(path)}", file=sys.stderr)
         if not result.conforms:
             status = max(status, 1)
-        results.append(result)
-    return reasoner, results, status
+        decided.append(result)
+    return reasoner, decided, status
+
+
+def _guarded(args, path, status: int, work):
+    """``work()``, or None with its error on one line naming the file (never an exception's text); the status."""
+    try:
+        return work(), status
+    except HipaaKgError as e:
+        print(f"hipaa-kg: {e}", file=sys.stderr)
+        return None, max(status, 2)
+    except Exception as e:  # an internal error: one line naming the file, never the exception's text
+        if args.debug:
+            raise
+        print(f"hipaa-kg: {path}: internal error: {type(e).__name__} (rerun with --debug)", file=sys.stderr)
+        return None, max(status, 3)
 
 
 def _evaluate(args) -> int:

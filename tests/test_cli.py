@@ -165,14 +165,14 @@ def test_an_internal_error_names_the_file_and_never_the_exception_text(monkeypat
     """A bug met on one file: one line naming it (its text may quote the file's values), and the others decided."""
     from reasoner.decide import Reasoner
 
-    decide = Reasoner.decide
+    decide_many = Reasoner.decide_many
 
-    def failing(self, path, **options):
-        if "payment" in str(path):
+    def failing(self, sources, **options):  # the files are decided together, then each alone if that fails
+        if any("payment" in str(getattr(source, "source", source)) for source in sources):
             raise KeyError("Jane Doe, born 1970-01-01")
-        return decide(self, path, **options)
+        return decide_many(self, sources, **options)
 
-    monkeypatch.setattr(Reasoner, "decide", failing)
+    monkeypatch.setattr(Reasoner, "decide_many", failing)
     payment, threat = (str(ROOT / "examples" / name) for name in ("payment-claim-to-plan.yaml", "serious-threat.yaml"))
     status = main(["evaluate", payment, threat])
     captured = capsys.readouterr()
