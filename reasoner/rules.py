@@ -224,12 +224,14 @@ def load_rules(ontology: Ontology, folder: str = "rules") -> RuleSet:
 def order_rules(rules: list[Rule]) -> RuleSet:
     graph = nx.DiGraph()
     graph.add_nodes_from(r.name for r in rules)
-    for writer in rules:
-        for reader in rules:
-            for key, negative in reader.reads:
-                if any(_matches(key, w) for w in writer.writes):
-                    old = graph.get_edge_data(writer.name, reader.name, {"negative": False})
-                    graph.add_edge(writer.name, reader.name, negative=old["negative"] or negative)
+    writers = _Writers(rules)
+    edges: dict[tuple[int, int], bool] = {}  # (writer, reader) positions -> whether some read is negative
+    for j, reader in enumerate(rules):
+        for key, negative in reader.reads:
+            for i in writers.of(key):
+                edges[i, j] = edges.get((i, j), False) or negative
+    for (i, j), negative in sorted(edges.items()):  # writer by writer, then reader by reader, as pair by pair
+        graph.add_edge(rules[i].name, rules[j].name, negative=negative)
     components = nx.condensation(graph)
     recursive: set[str] = set()
     for component in components.nodes:
@@ -409,6 +411,42 @@ def _predicates(p) -> list:
 
 def _writes(template: list[tuple], ontology: Ontology) -> set[str]:
     return _pattern_keys(template, ontology)
+
+
+class _Writers:
+    """The rules that write each key, so that a read finds the writers it matches (``_matches``) without a scan."""
+
+    def __init__(self, rules: list[Rule]):
+        self.by_key: dict[str, set[int]] = {}  # a written key -> the positions of its writers
+        self.by_predicate: dict[str, set[int]] = {}  # a predicate -> writers of it, with or without a class
+        self.unqualified: dict[str, set[int]] = {}  # a predicate -> writers of it without a class
+        self.any: set[int] = set()  # writers of some key
+        self.types: set[int] = set()  # writers of some ``type:`` key
+        for i, rule in enumerate(rules):
+            for write in rule.writes:
+                self.any.add(i)
+                self.by_key.setdefault(write, set()).add(i)
+                if write.startswith("type:"):
+                    self.types.add(i)
+                elif write != "*":
+                    predicate, _, cls = write.partition("@")
+                    self.by_predicate.setdefault(predicate, set()).add(i)
+                    if not cls:
+                        self.unqualified.setdefault(predicate, set()).add(i)
+
+    def of(self, read: str) -> set[int]:
+        """The positions of the rules that write a key ``read`` matches."""
+        if read == "*":
+            return self.any
+        found = self.by_key.get(read, set()) | self.by_key.get("*", set())
+        if read == "type:*":
+            found |= self.types
+        elif read.startswith("type:*@"):
+            found |= self.by_key.get("type:*", set())
+        elif not read.startswith("type:"):
+            predicate, _, cls = read.partition("@")
+            found |= (self.unqualified if cls else self.by_predicate).get(predicate, set())
+        return found
 
 
 def _matches(read: str, write: str) -> bool:
