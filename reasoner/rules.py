@@ -31,14 +31,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
 
 import networkx as nx
 from rdflib import RDF, BNode, Graph, URIRef, Variable
-from rdflib.paths import Path
+from rdflib.paths import Path as PropertyPath
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.algebra import triples as algebra_triples
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from .cache import cached
 from .errors import RuleError
 from .namespaces import DCTERMS, HK, HKP, HKR, PREFIXES
 from .ontology import Ontology
@@ -212,13 +215,34 @@ def parse_rule(name: str, text: str, ontology: Ontology) -> Rule:
 
 
 def load_rules(ontology: Ontology, folder: str = "rules") -> RuleSet:
-    """Every rule under queries/<folder>/, ordered by what they read and write."""
-    files = query_files(folder)
+    """Every rule under queries/<folder>/, ordered by what they read and write.
+
+    Cached on disk (cache.py), keyed by the rule files, the ontology's files (a rule writes the
+    classes above those it names; the calendar reads the provisions), the code that reads them, and
+    the networkx version (the order is a networkx graph): parsing the rules is most of a start-up.
+    """
+    texts = [(f.name[: -len(".rq")], f.read_text(encoding="utf-8")) for f in query_files(folder)]
+    inputs = [(f"{folder}/{name}.rq", text.encode()) for name, text in texts]
+    inputs += [*ontology.sources, *_code(), ("networkx", version("networkx").encode())]
+    return cached("rules", inputs, lambda: _load(ontology, texts), _size)
+
+
+def _load(ontology: Ontology, texts: list[tuple[str, str]]) -> RuleSet:
     with RDFLIB_PARSER:
-        rules = [parse_rule(f.name[: -len(".rq")], f.read_text(encoding="utf-8"), ontology) for f in files]
+        rules = [parse_rule(name, text, ontology) for name, text in texts]
     ruleset = order_rules(rules)
     ruleset.calendar = Calendar(ontology, rules)
     return ruleset
+
+
+def _code() -> list[tuple[str, bytes]]:
+    """The modules whose code reads the rules: a change to them is a change of the cached value."""
+    here = Path(__file__).parent
+    return [(name, (here / name).read_bytes()) for name in ("rules.py", "ontology.py", "namespaces.py")]
+
+
+def _size(value) -> tuple[str, list[int]] | None:
+    return ("rules", [len(value.order)]) if isinstance(value, RuleSet) else None
 
 
 def order_rules(rules: list[Rule]) -> RuleSet:
@@ -398,7 +422,7 @@ def _predicates(p) -> list:
         return [p]
     if isinstance(p, Variable):
         return [None]
-    if isinstance(p, Path):
+    if isinstance(p, PropertyPath):
         found = []
         for attr in ("args", "arg", "path"):
             part = getattr(p, attr, None)
