@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-import networkx as nx
 from rdflib import RDF, BNode, Graph, URIRef, Variable
 from rdflib.paths import Path as PropertyPath
 from rdflib.plugins.sparql import prepareQuery
@@ -178,7 +177,7 @@ class RuleSet:
 
     groups: list[list[Rule]]  # strongly connected groups, in the order they run
     recursive: set[str]
-    graph: nx.DiGraph
+    edges: dict[tuple[str, str], bool]  # (writer, reader) -> whether the reader reads negatively what it writes
     calendar: Calendar | None = None  # when each rule is in force (None: every rule, every day)
     _in_force: dict = field(default_factory=dict, repr=False, compare=False)  # day -> names, computed once
 
@@ -219,7 +218,7 @@ def load_rules(ontology: Ontology, folder: str = "rules") -> RuleSet:
 
     Cached on disk (cache.py), keyed by the rule files, the ontology's files (a rule writes the
     classes above those it names; the calendar reads the provisions), the code that reads them, and
-    the networkx version (the order is a networkx graph): parsing the rules is most of a start-up.
+    the networkx version (which orders them): parsing the rules was most of a start-up.
     """
     texts = [(f.name[: -len(".rq")], f.read_text(encoding="utf-8")) for f in query_files(folder)]
     inputs = [(f"{folder}/{name}.rq", text.encode()) for name, text in texts]
@@ -246,6 +245,8 @@ def _size(value) -> tuple[str, list[int]] | None:
 
 
 def order_rules(rules: list[Rule]) -> RuleSet:
+    import networkx as nx  # only when the rules are not cached
+
     graph = nx.DiGraph()
     graph.add_nodes_from(r.name for r in rules)
     writers = _Writers(rules)
@@ -288,7 +289,8 @@ def order_rules(rules: list[Rule]) -> RuleSet:
         for m in members:
             by_name[m].stratum = level[c]
     groups = [[by_name[m] for m in sorted(components.nodes[c]["members"])] for c in topo]
-    return RuleSet(groups, recursive, graph)
+    edges = {(a, b): data["negative"] for a, b, data in graph.edges(data=True)}
+    return RuleSet(groups, recursive, edges)
 
 
 def read_header(text: str) -> dict[str, list[str]]:

@@ -217,7 +217,7 @@ def same_rules(a, b) -> bool:
         and all(alike(x.template, y.template) for x, y in zip(a.order, b.order, strict=True))
         and all(alike(x.where, y.where) for x, y in zip(a.order, b.order, strict=True))
         and a.recursive == b.recursive
-        and list(a.graph.edges(data=True)) == list(b.graph.edges(data=True))
+        and list(a.edges.items()) == list(b.edges.items())
         and vars(a.calendar) == vars(b.calendar)
     )
 

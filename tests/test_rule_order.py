@@ -46,7 +46,7 @@ def pairwise_edges(rules):
 
 
 def edges_of(ruleset):
-    return [((a, b), data["negative"]) for a, b, data in ruleset.graph.edges(data=True)]
+    return list(ruleset.edges.items())
 
 
 def test_the_writers_index_finds_the_edges_every_pair_would_on_the_package_rules():
