@@ -53,16 +53,16 @@ def mark(label):
     now = time.perf_counter()
     marks.append((label, now - last))
     last = now
-import rdflib, pyoxigraph, pyshacl, networkx, yaml
-mark("import rdflib, pyoxigraph, pyshacl, networkx, yaml")
+import rdflib, pyoxigraph, pyshacl, yaml
+mark("import rdflib, pyoxigraph, pyshacl, yaml")
 from reasoner.decide import Reasoner
 from reasoner.ontology import load_ontology
 from reasoner.rules import load_rules
-mark("import the reasoner's modules")
+mark("import the reasoner's modules (and networkx, where they do)")
 ontology = load_ontology()
 mark("ontology: terms, closure, provisions (cache filled)")
 rules = load_rules(ontology)
-mark("rules: parsed (rdflib's SPARQL parser) and ordered in strata")
+mark("rules: parsed and ordered in strata, or read from the cache")
 reasoner = Reasoner(ontology=ontology, rules=rules)
 mark("engine, shapes (validator), counterfactual planner")
 reasoner.decide(sys.argv[1])

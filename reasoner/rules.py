@@ -218,7 +218,7 @@ def load_rules(ontology: Ontology, folder: str = "rules") -> RuleSet:
 
     Cached on disk (cache.py), keyed by the rule files, the ontology's files (a rule writes the
     classes above those it names; the calendar reads the provisions), the code that reads them, and
-    the networkx version (which orders them): parsing the rules was most of a start-up.
+    the networkx version (its algorithms order them): parsing the rules was most of a start-up.
     """
     texts = [(f.name[: -len(".rq")], f.read_text(encoding="utf-8")) for f in query_files(folder)]
     inputs = [(f"{folder}/{name}.rq", text.encode()) for name, text in texts]
@@ -250,12 +250,12 @@ def order_rules(rules: list[Rule]) -> RuleSet:
     graph = nx.DiGraph()
     graph.add_nodes_from(r.name for r in rules)
     writers = _Writers(rules)
-    edges: dict[tuple[int, int], bool] = {}  # (writer, reader) positions -> whether some read is negative
+    after: dict[tuple[int, int], bool] = {}  # (writer, reader) positions -> whether some read is negative
     for j, reader in enumerate(rules):
         for key, negative in reader.reads:
             for i in writers.of(key):
-                edges[i, j] = edges.get((i, j), False) or negative
-    for (i, j), negative in sorted(edges.items()):  # writer by writer, then reader by reader, as pair by pair
+                after[i, j] = after.get((i, j), False) or negative
+    for (i, j), negative in sorted(after.items()):  # writer by writer, then reader by reader, as pair by pair
         graph.add_edge(rules[i].name, rules[j].name, negative=negative)
     components = nx.condensation(graph)
     recursive: set[str] = set()
