@@ -2,7 +2,8 @@
 
     python bench/startup_time.py [--repeat N] [--command LABEL=PATH ...]
 
-Times ``hipaa-kg --help`` and ``hipaa-kg evaluate examples/payment-claim-to-plan.yaml``
+Times ``hipaa-kg --help``, ``hipaa-kg evaluate examples/payment-claim-to-plan.yaml``
+and ``hipaa-kg evaluate`` of a 3,000-patient parties file plus one act (bench/large_scenario.py)
 with the cache folder filled (a temporary XDG_CACHE_HOME per command, filled by
 one untimed run), and counts the files each cache folder holds afterwards.
 ``--command`` names an installation's ``hipaa-kg`` (default: this environment's);
@@ -27,6 +28,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import large_scenario  # noqa: E402
+
 EXAMPLE = ROOT / "examples" / "payment-claim-to-plan.yaml"
 
 
@@ -48,16 +53,16 @@ def mark(label):
     now = time.perf_counter()
     marks.append((label, now - last))
     last = now
-import rdflib, pyoxigraph, pyshacl, networkx, yaml
-mark("import rdflib, pyoxigraph, pyshacl, networkx, yaml")
+import rdflib, pyoxigraph, pyshacl, yaml
+mark("import rdflib, pyoxigraph, pyshacl, yaml")
 from reasoner.decide import Reasoner
 from reasoner.ontology import load_ontology
 from reasoner.rules import load_rules
-mark("import the reasoner's modules")
+mark("import the reasoner's modules (and networkx, where they do)")
 ontology = load_ontology()
 mark("ontology: terms, closure, provisions (cache filled)")
 rules = load_rules(ontology)
-mark("rules: parsed (rdflib's SPARQL parser) and ordered in strata")
+mark("rules: parsed and ordered in strata, or read from the cache")
 reasoner = Reasoner(ontology=ontology, rules=rules)
 mark("engine, shapes (validator), counterfactual planner")
 reasoner.decide(sys.argv[1])
@@ -95,6 +100,7 @@ def figures(runs: list[tuple[float, float]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--patients", type=int, default=3000, help="patients of the large parties file")
     parser.add_argument("--command", action="append", metavar="LABEL=PATH", help="a hipaa-kg to run (repeatable)")
     parser.add_argument("--stages", action="store_true", help="where evaluate's start-up goes, in this environment")
     args = parser.parse_args()
@@ -103,22 +109,26 @@ def main() -> None:
         return
     commands = dict(c.split("=", 1) for c in args.command or [f"this checkout={Path(sys.executable).parent}/hipaa-kg"])
     with tempfile.TemporaryDirectory() as caches:
+        large = large_scenario.write(Path(caches, "large.yaml"), patients=args.patients)
+        runs = {"--help": ["--help"], "example": ["evaluate", str(EXAMPLE)], "large": ["evaluate", str(large)]}
         envs = {label: dict(os.environ, XDG_CACHE_HOME=str(Path(caches, str(n)))) for n, label in enumerate(commands)}
         for label, path in commands.items():
             timed([path, "evaluate", str(EXAMPLE)], envs[label])  # fills the cache
-        helps: dict[str, list] = {label: [] for label in commands}
-        evaluates: dict[str, list] = {label: [] for label in commands}
+        found: dict[tuple[str, str], list] = {(label, run): [] for label in commands for run in runs}
         for _ in range(args.repeat):
             for label, path in commands.items():
-                helps[label].append(timed([path, "--help"], envs[label]))
-                evaluates[label].append(timed([path, "evaluate", str(EXAMPLE)], envs[label]))
+                for run, argv in runs.items():
+                    found[label, run].append(timed([path, *argv], envs[label]))
         files = {label: len(list(Path(envs[label]["XDG_CACHE_HOME"], "hipaa-kg").iterdir())) for label in commands}
     print(f"medians (fastest) of {args.repeat} runs, seconds; the cache filled by one run before\n")
-    print("| hipaa-kg | `--help` wall | `--help` CPU | `evaluate` wall | `evaluate` CPU | cache files after |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| hipaa-kg | `--help` wall | `--help` CPU | `evaluate` example wall | `evaluate` example CPU "
+        f"| {args.patients:,} patients + 1 act wall | {args.patients:,} patients + 1 act CPU | cache files after |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for label in commands:
-        runs = args.repeat + 1
-        print(f"| {label} | {figures(helps[label])} | {figures(evaluates[label])} | {files[label]} after {runs} runs |")
+        times = " | ".join(figures(found[label, run]) for run in runs)
+        print(f"| {label} | {times} | {files[label]} after {args.repeat * len(runs) + 1} runs |")
 
 
 if __name__ == "__main__":

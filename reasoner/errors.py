@@ -18,6 +18,9 @@ class ScenarioError(HipaaKgError):
         where = f"{source}:{line}" if line else source
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):  # pickled by its fields: the default would call __init__ with the one-line text alone
+        return type(self), (self.source, self.message, self.line)
+
 
 class RuleError(HipaaKgError):
     """A rule file that cannot be loaded: bad syntax, a bad header, a cycle through negation."""

@@ -51,6 +51,7 @@ class Ontology:
         terms = [(name, ontology_file(name).read_bytes()) for name in term_files()]
         self.terms, self.closure = cached_graphs("closure", terms, lambda: _closure(_parsed(terms)))
         provisions = [(name, ontology_file(name).read_bytes()) for name in PROVISION_FILES]
+        self.sources = terms + provisions  # the files read (name, bytes): what is computed from them is keyed by them
         (self.provision_graph,) = cached_graphs("provisions", provisions, lambda: (_parsed(provisions),))
         self.ancestors = _ancestors(self.closure)
         self.classes = {c for c in self.closure.subjects(RDF.type, OWL.Class) if str(c).startswith(HK)}

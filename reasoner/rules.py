@@ -31,14 +31,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
 
-import networkx as nx
 from rdflib import RDF, BNode, Graph, URIRef, Variable
-from rdflib.paths import Path
+from rdflib.paths import Path as PropertyPath
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.algebra import triples as algebra_triples
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from .cache import cached
 from .errors import RuleError
 from .namespaces import DCTERMS, HK, HKP, HKR, PREFIXES
 from .ontology import Ontology
@@ -175,7 +177,7 @@ class RuleSet:
 
     groups: list[list[Rule]]  # strongly connected groups, in the order they run
     recursive: set[str]
-    graph: nx.DiGraph
+    edges: dict[tuple[str, str], bool]  # (writer, reader) -> whether the reader reads negatively what it writes
     calendar: Calendar | None = None  # when each rule is in force (None: every rule, every day)
     _in_force: dict = field(default_factory=dict, repr=False, compare=False)  # day -> names, computed once
 
@@ -212,24 +214,49 @@ def parse_rule(name: str, text: str, ontology: Ontology) -> Rule:
 
 
 def load_rules(ontology: Ontology, folder: str = "rules") -> RuleSet:
-    """Every rule under queries/<folder>/, ordered by what they read and write."""
-    files = query_files(folder)
+    """Every rule under queries/<folder>/, ordered by what they read and write.
+
+    Cached on disk (cache.py), keyed by the rule files, the ontology's files (a rule writes the
+    classes above those it names; the calendar reads the provisions), the code that reads them, and
+    the networkx version (its algorithms order them): parsing the rules was most of a start-up.
+    """
+    texts = [(f.name[: -len(".rq")], f.read_text(encoding="utf-8")) for f in query_files(folder)]
+    inputs = [(f"{folder}/{name}.rq", text.encode()) for name, text in texts]
+    inputs += [*ontology.sources, *_code(), ("networkx", version("networkx").encode())]
+    return cached("rules", inputs, lambda: _load(ontology, texts), _size)
+
+
+def _load(ontology: Ontology, texts: list[tuple[str, str]]) -> RuleSet:
     with RDFLIB_PARSER:
-        rules = [parse_rule(f.name[: -len(".rq")], f.read_text(encoding="utf-8"), ontology) for f in files]
+        rules = [parse_rule(name, text, ontology) for name, text in texts]
     ruleset = order_rules(rules)
     ruleset.calendar = Calendar(ontology, rules)
     return ruleset
 
 
+def _code() -> list[tuple[str, bytes]]:
+    """The modules whose code reads the rules: a change to them is a change of the cached value."""
+    here = Path(__file__).parent
+    return [(name, (here / name).read_bytes()) for name in ("rules.py", "ontology.py", "namespaces.py")]
+
+
+def _size(value) -> tuple[str, list[int]] | None:
+    return ("rules", [len(value.order)]) if isinstance(value, RuleSet) else None
+
+
 def order_rules(rules: list[Rule]) -> RuleSet:
+    import networkx as nx  # only when the rules are not cached
+
     graph = nx.DiGraph()
     graph.add_nodes_from(r.name for r in rules)
-    for writer in rules:
-        for reader in rules:
-            for key, negative in reader.reads:
-                if any(_matches(key, w) for w in writer.writes):
-                    old = graph.get_edge_data(writer.name, reader.name, {"negative": False})
-                    graph.add_edge(writer.name, reader.name, negative=old["negative"] or negative)
+    writers = _Writers(rules)
+    after: dict[tuple[int, int], bool] = {}  # (writer, reader) positions -> whether some read is negative
+    for j, reader in enumerate(rules):
+        for key, negative in reader.reads:
+            for i in writers.of(key):
+                after[i, j] = after.get((i, j), False) or negative
+    for (i, j), negative in sorted(after.items()):  # writer by writer, then reader by reader, as pair by pair
+        graph.add_edge(rules[i].name, rules[j].name, negative=negative)
     components = nx.condensation(graph)
     recursive: set[str] = set()
     for component in components.nodes:
@@ -262,7 +289,8 @@ def order_rules(rules: list[Rule]) -> RuleSet:
         for m in members:
             by_name[m].stratum = level[c]
     groups = [[by_name[m] for m in sorted(components.nodes[c]["members"])] for c in topo]
-    return RuleSet(groups, recursive, graph)
+    edges = {(a, b): data["negative"] for a, b, data in graph.edges(data=True)}
+    return RuleSet(groups, recursive, edges)
 
 
 def read_header(text: str) -> dict[str, list[str]]:
@@ -396,7 +424,7 @@ def _predicates(p) -> list:
         return [p]
     if isinstance(p, Variable):
         return [None]
-    if isinstance(p, Path):
+    if isinstance(p, PropertyPath):
         found = []
         for attr in ("args", "arg", "path"):
             part = getattr(p, attr, None)
@@ -409,6 +437,42 @@ def _predicates(p) -> list:
 
 def _writes(template: list[tuple], ontology: Ontology) -> set[str]:
     return _pattern_keys(template, ontology)
+
+
+class _Writers:
+    """The rules that write each key, so that a read finds the writers it matches (``_matches``) without a scan."""
+
+    def __init__(self, rules: list[Rule]):
+        self.by_key: dict[str, set[int]] = {}  # a written key -> the positions of its writers
+        self.by_predicate: dict[str, set[int]] = {}  # a predicate -> writers of it, with or without a class
+        self.unqualified: dict[str, set[int]] = {}  # a predicate -> writers of it without a class
+        self.any: set[int] = set()  # writers of some key
+        self.types: set[int] = set()  # writers of some ``type:`` key
+        for i, rule in enumerate(rules):
+            for write in rule.writes:
+                self.any.add(i)
+                self.by_key.setdefault(write, set()).add(i)
+                if write.startswith("type:"):
+                    self.types.add(i)
+                elif write != "*":
+                    predicate, _, cls = write.partition("@")
+                    self.by_predicate.setdefault(predicate, set()).add(i)
+                    if not cls:
+                        self.unqualified.setdefault(predicate, set()).add(i)
+
+    def of(self, read: str) -> set[int]:
+        """The positions of the rules that write a key ``read`` matches."""
+        if read == "*":
+            return self.any
+        found = self.by_key.get(read, set()) | self.by_key.get("*", set())
+        if read == "type:*":
+            found |= self.types
+        elif read.startswith("type:*@"):
+            found |= self.by_key.get("type:*", set())
+        elif not read.startswith("type:"):
+            predicate, _, cls = read.partition("@")
+            found |= (self.unqualified if cls else self.by_predicate).get(predicate, set())
+        return found
 
 
 def _matches(read: str, write: str) -> bool:

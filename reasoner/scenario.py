@@ -174,7 +174,37 @@ def _check_size(source: str, data: Any, limits: Limits) -> None:
             stack.extend((v, depth + 1) for v in node)
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """``_Loader`` parsed by libyaml (five times as fast), where PyYAML was built with it."""
+
+
+_FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+
+# libyaml reads a few things otherwise than PyYAML's own parser: a tab as a separator, a '?' in a
+# flow collection, a byte-order mark inside the text. A file with any of them is read by PyYAML alone.
+SLOW_YAML = ("\t", "?", "\ufeff")
+
+
 def _read_yaml(source: str, text: str) -> tuple[Any, dict[str, int]]:
+    """The data and the line of each id: read by libyaml when PyYAML has it and the file has none of
+    ``SLOW_YAML``; a file it cannot read is read again by PyYAML's own parser, whose error is the one given."""
+    if yaml.__with_libyaml__ and not any(c in text for c in SLOW_YAML):
+        try:
+            yaml.reader.Reader(text)  # refuses control characters (a NUL byte) as _Loader does, before parsing
+            loader = _FastLoader(text)
+            try:
+                node = loader.get_single_node()
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
+            return data, _id_lines(node) if node is not None else {}
+        except (yaml.YAMLError, RecursionError):
+            pass
+    return _read_yaml_slowly(source, text)
+
+
+def _read_yaml_slowly(source: str, text: str) -> tuple[Any, dict[str, int]]:
     try:
         loader = _Loader(text)  # the reader refuses control characters (a NUL byte) here, before parsing
     except yaml.reader.ReaderError as e:

@@ -3,7 +3,7 @@
 import pytest
 
 from reasoner.errors import RuleError
-from reasoner.rules import Rule, _matches, order_rules
+from reasoner.rules import Rule, _matches, _Writers, order_rules
 
 
 def rule(name, reads=(), writes=()):
@@ -32,3 +32,42 @@ def test_qualified_keys():
     assert _matches("type:*@Finding", "type:*@Finding")
     assert not _matches("type:*@Finding", "type:*@MinimumNecessaryException")
     assert _matches("type:*", "type:Anything")
+
+
+def pairwise_edges(rules):
+    """The edges of the order, as found by comparing every read of every rule with every write of every other."""
+    edges = {}
+    for writer in rules:
+        for reader in rules:
+            for key, negative in reader.reads:
+                if any(_matches(key, w) for w in writer.writes):
+                    edges[writer.name, reader.name] = edges.get((writer.name, reader.name), False) or negative
+    return list(edges.items())
+
+
+def edges_of(ruleset):
+    return list(ruleset.edges.items())
+
+
+def test_the_writers_index_finds_the_edges_every_pair_would_on_the_package_rules():
+    from reasoner.ontology import load_ontology
+    from reasoner.resources import query_files
+    from reasoner.rules import load_rules
+
+    ruleset = load_rules(load_ontology())
+    in_file_order = [ruleset.by_name(f.name[: -len(".rq")]) for f in query_files("rules")]
+    assert edges_of(ruleset) == pairwise_edges(in_file_order)
+
+
+KEYS = ("*", "type:*", "type:*@C", "type:*@D", "type:C", "type:D", "p", "p@C", "p@D", "p@", "q", "q@C", "type:p")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_writers_index_finds_the_writers_every_pair_would_on_random_keys(seed):
+    import random
+
+    rng = random.Random(seed)
+    rules = [rule(f"r{i:02}", writes=set(rng.sample(KEYS, rng.randint(0, 3)))) for i in range(12)]
+    writers = _Writers(rules)
+    for read in KEYS:
+        assert writers.of(read) == {i for i, r in enumerate(rules) if any(_matches(read, w) for w in r.writes)}, read
