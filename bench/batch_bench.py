@@ -55,10 +55,16 @@ def measured(command: list[str]) -> tuple[float, float, str]:
     return seconds, peak / 2**20, err
 
 
-def batch(folder: Path, workers: int) -> tuple[float, float, Path]:
-    out = folder / f"decisions-{workers}.jsonl"
-    command = [sys.executable, "-m", "reasoner.cli", "batch", str(folder / "events.jsonl"), "--parties"]
+def batch(folder: Path, workers: int, explain: str | None = "why-not", events: str = "events.jsonl", command=None):
+    """Wall seconds, peak MB and the output of one ``hipaa-kg batch`` run (``command``: another installation's,
+    which may not know ``--explain``: None leaves it out)."""
+    out = folder / f"decisions-{workers}-{explain}-{Path(events).stem}.jsonl"
+    for stale in (out, Path(f"{out}.partial"), Path(f"{out}.partial.json"), Path(f"{out}.lock")):
+        stale.unlink(missing_ok=True)
+    command = list(command or [sys.executable, "-m", "reasoner.cli"]) + ["batch", str(folder / events), "--parties"]
     command += [str(folder / "parties.yaml"), "-o", str(out), "--as-of", AS_OF, "--workers", str(workers)]
+    if explain is not None:
+        command += ["--explain", explain]
     seconds, peak, _ = measured(command + ["--no-progress"])
     return seconds, peak, out
 
@@ -121,6 +127,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated numbers of events")
     parser.add_argument("--naive", type=int, default=5, help="events the naive pipeline decides (0: skip it)")
     parser.add_argument("--out", default="bench-out", help="a folder for the logs and the decisions")
+    parser.add_argument("--before", help="an earlier installation's hipaa-kg command, timed on the first events")
+    parser.add_argument("--before-events", type=int, default=200, help="how many events the earlier one decides")
+    parser.add_argument("--single-above", type=int, default=100_000, help="no one-process run above this size")
+    parser.add_argument("--explain-up-to", type=int, default=1_000_000, help="--explain all and none up to this size")
     args = parser.parse_args(argv)
     rows = []
     naive_rate = None
@@ -129,14 +139,37 @@ def main(argv: list[str] | None = None) -> None:
         subprocess.run(
             [sys.executable, str(HERE / "make_log.py"), "--events", str(size), "--out", str(folder)], check=True
         )
-        one, one_peak, decided = batch(folder, 1)
+        if args.before:
+            head = folder / "head.jsonl"
+            with open(folder / "events.jsonl") as f, open(head, "w") as out:
+                out.writelines(line for _, line in zip(range(args.before_events), f, strict=False))
+            now, _, ours = batch(folder, 1, "all", events="head.jsonl")  # as the earlier one explains
+            then, _, theirs = batch(folder, 1, None, events="head.jsonl", command=[args.before])
+            same = ours.read_bytes() == theirs.read_bytes()
+            print(
+                f"{size}: first {args.before_events} events, one process: before {args.before_events / then:.2f}"
+                f" events/s, after {args.before_events / now:.1f} events/s, records identical: {same}",
+                file=sys.stderr,
+                flush=True,
+            )
         two, two_peak, decided_two = batch(folder, 2)
-        assert decided.read_bytes() == decided_two.read_bytes(), "one process and two workers differ"
+        if size <= args.single_above:
+            one, one_peak, decided = batch(folder, 1)
+            assert decided.read_bytes() == decided_two.read_bytes(), "one process and two workers differ"
+        else:
+            one, one_peak, decided = None, None, decided_two
+        for explain in ("all", "none") if size <= args.explain_up_to else ():
+            seconds, peak, _ = batch(folder, 2, explain)
+            print(
+                f"{size}: --workers 2 --explain {explain}: {size / seconds:,.0f} events/s, {peak:,.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
         hand, hand_peak, hand_out = handwritten(folder)
         differ = agree(hand_out, decided)
         if naive_rate is None and args.naive:
             naive_rate = naive(folder, args.naive)
-        row = (size, size / one, one_peak, size / two, two_peak, size / hand, hand_peak, differ)
+        row = (size, size / one if one else None, one_peak, size / two, two_peak, size / hand, hand_peak, differ)
         rows.append(row)
         print(f"{size}: {row}", file=sys.stderr, flush=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {dt.date.today()}"
@@ -147,7 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, a, am, b, bm, h, hm, d in rows:
-        print(f"| {size:,} | {a:,.1f} | {am:,.0f} | {b:,.1f} | {bm:,.0f} | {h:,.0f} | {hm:,.0f} | {d} |")
+        single = f"{a:,.1f} | {am:,.0f}" if a else "not run | "
+        print(f"| {size:,} | {single} | {b:,.1f} | {bm:,.0f} | {h:,.0f} | {hm:,.0f} | {d} |")
     if naive_rate is not None:
         print(
             f"\nNaive pipeline (rdflib + owlrl + pyshacl + the same rules in rdflib, per event): "
