@@ -97,6 +97,7 @@ class Decider:
         # case -> (record text, placeholders it writes, decision, stable)
         self.templates = LRUCache(budget // 2, getsizeof=lambda v: 2 * len(v[0]) + 200)
         self.decided = 0  # cases decided in full
+        self.days: dict[frozenset, dt.date] = {}  # the rules in force -> the day its cases are decided on
 
     def records(self, chunk: list[tuple[int, dict]], check=None) -> list[tuple[str, str]]:
         """Each event's decision record as one line of JSON, and its decision (or 'invalid').
@@ -240,7 +241,7 @@ class Decider:
         """Decide new cases (each an event and its names) in full under placeholder names, together; each
         one's record template (kept in the cache too)."""
         scenarios, days = [], []
-        for event, names in new.values():
+        for (_, when), (event, names) in new.items():
             graph, act = self._graph(event)
             rename = {}
             for i, name in enumerate(names):
@@ -250,7 +251,10 @@ class Decider:
             for s, p, o in graph:
                 renamed.add((rename.get(s, s), p, rename.get(o, o)))
             scenarios.append(Scenario(self.parties.scenario.source, renamed, base=self.parties.base))
-            days.append(self._day(event))
+            # a case that holds no date is decided on one day of its span (the rules in force): cases of a span
+            # share one run of the rules, whatever their events' days
+            day = self._day(event)
+            days.append(day if isinstance(when, dt.date) else self.days.setdefault(when, day))
         results = self.reasoner.decide_many(scenarios, dates=days, explain=self.explain)
         self.decided += len(results)
         found = {}

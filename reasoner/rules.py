@@ -28,6 +28,7 @@ for every class above C.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -130,6 +131,12 @@ class Calendar:
         starts = [p.start for i in named for p in self.periods.get(i, [])]
         self.labels = {i: ontology.provisions[i].label for i in named}
         self.earliest: dt.date | None = min(starts) if starts else None
+        # the days on which some rule's provisions begin or end: between two of them, the same rules are in force
+        self.changes = sorted({d for i in named for p in self.periods.get(i, []) for d in (p.start, p.end) if d})
+
+    def span(self, day: dt.date) -> int:
+        """Which of the spans between the days the rules change a day falls in (the same span, the same rules)."""
+        return bisect.bisect_right(self.changes, day)
 
     def provision_in_force(self, provision: URIRef, day: dt.date) -> bool:
         """A provision without periods (OCR guidance) is taken to be in force on every day."""
@@ -179,7 +186,7 @@ class RuleSet:
     recursive: set[str]
     edges: dict[tuple[str, str], bool]  # (writer, reader) -> whether the reader reads negatively what it writes
     calendar: Calendar | None = None  # when each rule is in force (None: every rule, every day)
-    _in_force: dict = field(default_factory=dict, repr=False, compare=False)  # day -> names, computed once
+    _in_force: dict = field(default_factory=dict, repr=False, compare=False)  # span -> names, computed once
 
     @property
     def order(self) -> list[Rule]:
@@ -191,10 +198,11 @@ class RuleSet:
     def in_force(self, day: dt.date | None = None) -> frozenset[str]:
         """The names of the rules in force on a day (default: today)."""
         day = day or dt.date.today()
-        if day not in self._in_force:
+        span = self.calendar.span(day) if self.calendar is not None else 0
+        if span not in self._in_force:  # one entry a span of days, however many days are asked about
             names = (r.name for r in self.order if self.calendar is None or self.calendar.rule_in_force(r.name, day))
-            self._in_force[day] = frozenset(names)
-        return self._in_force[day]
+            self._in_force[span] = frozenset(names)
+        return self._in_force[span]
 
 
 def parse_rule(name: str, text: str, ontology: Ontology) -> Rule:

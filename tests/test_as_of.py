@@ -259,3 +259,15 @@ def test_without_a_date_today_applies(capsys, tmp_path):
     (scenario,) = evaluate_json(capsys, str(path))["scenarios"]
     assert scenario["asOf"] == dt.date.today().isoformat()
     assert scenario["acts"][0]["decision"] == "permitted"
+
+
+def test_the_rules_in_force_are_kept_per_span_of_days_not_per_day(reasoner):
+    """A log's dates run over thousands of days; the rules in force change on a few: one entry a span."""
+    rules = reasoner.rules
+    days = [dt.date(2003, 1, 1) + dt.timedelta(days=n) for n in range(0, 8000, 3)]
+    found = {rules.in_force(day) for day in days}
+    assert len(rules._in_force) <= len(rules.calendar.changes) + 1
+    assert len(found) <= len(rules._in_force)
+    for day in days[::50]:  # the same answer as the calendar gives, day by day
+        expected = {r.name for r in rules.order if rules.calendar.rule_in_force(r.name, day)}
+        assert rules.in_force(day) == expected
