@@ -230,18 +230,19 @@ def test_workers_give_the_same_file(decided, tmp_path):
     assert [json.loads(line) for line in out.read_text().splitlines()] == decided
 
 
-def test_a_dask_cluster_gives_the_same_file(tmp_path):
-    """A real LocalCluster of two worker processes on loopback; the output equals one process's, byte for byte."""
+@pytest.mark.parametrize("workers, threads", [(2, 1), (1, 2)])
+def test_a_dask_cluster_gives_the_same_file(tmp_path, workers, threads):
+    """A real LocalCluster on loopback, of two worker processes or of one with two threads (dask worker's default
+    here: threads that once mixed events): the output equals one process's, byte for byte."""
     distributed = pytest.importorskip("distributed")
     single = tmp_path / "single.jsonl"
     run(str(LOG / "events.jsonl"), str(single), SETTINGS, progress=False)
     out = tmp_path / "dask.jsonl"
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=workers, threads_per_worker=threads, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
-        run(
-            str(LOG / "events.jsonl"), str(out), SETTINGS, scheduler=cluster.scheduler_address, chunk=10, progress=False
-        )
+        run(str(LOG / "events.jsonl"), str(out), SETTINGS, scheduler=cluster.scheduler_address, chunk=5, progress=False)
+    assert all(json.loads(line).get("decision") not in (None, "None") for line in out.read_text().splitlines())
     assert sorted(out.read_bytes().splitlines()) == sorted(single.read_bytes().splitlines())
     assert out.read_bytes() == single.read_bytes()  # and in input order
 

@@ -1,20 +1,20 @@
 """Deciding is safe under threads: one reasoner per process, built once under a lock; no shared mutable store.
 
 A Dask worker runs 2 threads by default here; before the fix, two threads building the reasoner at once
-crashed in rdflib's SPARQL parser, and two threads sharing one engine mixed the events of a log.
+crashed in rdflib's SPARQL parser, and two threads sharing one engine mixed the events of a log. The real
+1-worker, 2-thread cluster is tests/test_batch.py::test_a_dask_cluster_gives_the_same_file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from reasoner import batch
-from reasoner.batch import Settings, decide_chunk, run
+from reasoner.batch import Settings, decide_chunk
 from reasoner.events import Columns, read_events
 from reasoner.ontology import load_ontology
 
@@ -51,18 +51,3 @@ def test_threads_with_other_dates_do_not_mix(events):
     with ThreadPoolExecutor(2) as pool:
         together = list(pool.map(decide_chunk, [events, events], [SETTINGS, other]))
     assert together == alone
-
-
-def test_a_dask_worker_with_two_threads_gives_the_same_file(tmp_path: Path):
-    """A real cluster of one worker process with two threads, cold: the output equals one process's."""
-    distributed = pytest.importorskip("distributed")
-    single = tmp_path / "single.jsonl"
-    run(str(LOG / "events.jsonl"), str(single), SETTINGS, progress=False)
-    out = tmp_path / "dask.jsonl"
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
-        run(str(LOG / "events.jsonl"), str(out), SETTINGS, scheduler=cluster.scheduler_address, chunk=5, progress=False)
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert all(r.get("decision") not in (None, "None") for r in records)
-    assert out.read_bytes() == single.read_bytes()
