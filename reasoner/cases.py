@@ -36,6 +36,7 @@ from .reach import is_node, reach, touching
 from .record import in_order
 from .scenario import Scenario
 
+CASES_AT_A_TIME = 250  # new cases decided together (one validation, one run of the rules, one for why-not)
 CACHE_MB = 128  # what a decider's caches of cases, records and reached parties may hold, at the most
 BATCH_BASE = "urn:hipaa-kg:batch:"  # the base of event ids when PARTIES is Turtle (whose ids are full IRIs)
 ROLES = ("actor", "recipient", "subject", "createdBy", "forActivitiesOf")
@@ -258,15 +259,22 @@ class Decider:
             # share one run of the rules, whatever their events' days
             day = self._day(event)
             days.append(day if isinstance(when, dt.date) else self.days.setdefault(when, day))
-        results = self.reasoner.decide_many(scenarios, dates=days, explain=self.explain)
-        self.decided += len(results)
+        records = []  # a slice of cases at a time: a decided case holds its whole derivation until written
+        items = list(new.items())
+        for start in range(0, len(scenarios), CASES_AT_A_TIME):
+            part = slice(start, start + CASES_AT_A_TIME)
+            results = self.reasoner.decide_many(scenarios[part], dates=days[part], explain=self.explain)
+            for (_, (_, names)), result in zip(items[part], results, strict=True):
+                if result.acts:
+                    records.append(dict(result.acts[0]))
+                else:
+                    violations = [v.as_dict() for v in result.violations]
+                    records.append(
+                        {"id": placeholder(names.index(None)), "conforms": result.conforms, "violations": violations}
+                    )
+        self.decided += len(records)
         found = {}
-        for (case, (_, names)), result, day in zip(new.items(), results, days, strict=True):
-            if result.acts:
-                record = dict(result.acts[0])
-            else:
-                record = {"id": "", "conforms": result.conforms, "violations": [v.as_dict() for v in result.violations]}
-                record["id"] = placeholder(names.index(None))
+        for (case, (_, names)), record, day in zip(items, records, days, strict=True):
             record["asOf"] = DAY
             for rule in record.get("explanation", {}).get("notInForce", []):
                 rule["text"] = rule["text"].replace(not_in_force_on(day), not_in_force_on(DAY))

@@ -51,6 +51,9 @@ class Result:
         return record
 
 
+SLICE = 500  # counterfactual candidates derived at a time (each a copy of the facts an act reaches)
+
+
 class Reasoner:
     """The ontology, rules, shapes and engine, loaded once; ``decide`` per scenario, ``decide_many`` for many."""
 
@@ -158,10 +161,21 @@ class Reasoner:
             for changes, _ in proposals:
                 candidates.append(self._dated(self.typed_triples(apply(set(stated), changes)), result.as_of))
             checks.append((act, record, writer, outcome, proposals))
-        found = iter(self._derive_many(candidates))
-        for act, record, writer, outcome, proposals in checks:
-            checked = [outcomes(self.ontology, next(found)).get(act, NO_OUTCOME) for _ in proposals]
+        acts_checked = [act for act, *_, proposals in checks for _ in proposals]
+        found = iter(self._outcomes_of(candidates, acts_checked))
+        for _, record, writer, outcome, proposals in checks:
+            checked = [next(found) for _ in proposals]
             self._write(record, writer, self.why_not.verified(outcome, proposals, checked))
+
+    def _outcomes_of(self, candidates: list, acts: list) -> list[tuple]:
+        """Each candidate's outcome for its act, derived a slice of candidates at a time: memory stays bounded
+        however many acts a call explains."""
+        found = []
+        for start in range(0, len(candidates), SLICE):
+            derivations = self._derive_many(candidates[start : start + SLICE])
+            for act, derivation in zip(acts[start : start + SLICE], derivations, strict=True):
+                found.append(outcomes(self.ontology, derivation).get(act, NO_OUTCOME))
+        return found
 
     @staticmethod
     def _write(record: dict, writer: RecordWriter, found) -> None:
