@@ -68,8 +68,8 @@ def decide(event: dict, parties: Parties) -> tuple[str, list[str]]:
             return "authorization-required", ["45 CFR 164.508(a)(1)"]
         return "permitted", ["45 CFR 164.506(c)(1)"]  # the actor's own treatment, payment or operations
     if purpose == "InvolvementInCare":
-        if (recipient, subject) in parties.involved and deceased:
-            return "permitted", ["45 CFR 164.510(b)(5)"]
+        if (recipient, subject) in parties.involved and deceased and not event.get("individualObjected"):
+            return "permitted", ["45 CFR 164.510(b)(5)"]  # unless a known prior preference (an objection)
         if (recipient, subject) in parties.involved and not event.get("individualObjected"):
             return "permitted", [
                 "45 CFR 164.510(b)(3)" if event.get("individualIncapacitated") else "45 CFR 164.510(b)(2)"
