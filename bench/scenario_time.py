@@ -89,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--engine", action="append", choices=ENGINES, help="an engine to time (default: both)")
     args = parser.parse_args()
     files = args.files or sorted((ROOT / "examples").glob("*.yaml"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -98,7 +99,7 @@ def main() -> None:
         "| warm, without counterfactuals (ms) | warm, rules alone (ms) | all files in one decide_many (ms per file) |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for engine in ENGINES:
+    for engine in args.engine or ENGINES:
         empty, cached = [], []
         for _ in range(max(1, args.repeat // 2)):
             with tempfile.TemporaryDirectory() as cache:
@@ -108,7 +109,8 @@ def main() -> None:
         print(
             f"| {engine} | {statistics.median(empty):.2f} | {statistics.median(cached):.2f} "
             f"| {median * 1000:.1f} | {slowest * 1000:.1f} | {without * 1000:.1f} | {rules * 1000:.1f} "
-            f"| {together * 1000:.1f} |"
+            f"| {together * 1000:.1f} |",
+            flush=True,
         )
 
 
