@@ -102,8 +102,9 @@ class Engine:
     def derive(self, data: Graph) -> Derivation:
         return self.derive_many([data])[0]
 
-    def derive_many(self, worlds: list[Graph]) -> list[Derivation]:
-        """Each world's derivation, from one run of the rules per evaluation date."""
+    def derive_many(self, worlds: list) -> list[Derivation]:
+        """Each world's derivation (a world: a Graph or a set of triples, typed and dated), from one run of
+        the rules per evaluation date."""
         by_day: dict[dt.date, list[int]] = {}
         for i, world in enumerate(worlds):
             by_day.setdefault(evaluation_date(world), []).append(i)
@@ -113,7 +114,7 @@ class Engine:
                 found[i] = derivation
         return found
 
-    def _pass(self, worlds: list[Graph], as_of: dt.date) -> list[Derivation]:
+    def _pass(self, worlds: list, as_of: dt.date) -> list[Derivation]:
         """One run of the rules in force on ``as_of`` over the worlds, loaded together."""
         active = self.rules.in_force(as_of)
         names = Names(self.shared, len(worlds))
