@@ -336,9 +336,9 @@ def _living(group: int) -> list[int]:
 
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory) -> Path:
-    """A generated log of 400 events (bench/make_log.py): minutes of work for two workers."""
+    """A generated log of 20,000 events (bench/make_log.py): a minute or more of work for two workers."""
     folder = tmp_path_factory.mktemp("log")
-    make = [sys.executable, str(ROOT / "bench" / "make_log.py"), "--events", "400", "--out", str(folder)]
+    make = [sys.executable, str(ROOT / "bench" / "make_log.py"), "--events", "20000", "--out", str(folder)]
     subprocess.run(make, check=True, capture_output=True, timeout=120)
     return folder
 
@@ -350,12 +350,12 @@ def big_log(tmp_path_factory) -> Path:
 def test_workers_end_with_their_parent(big_log, tmp_path, how, status):
     """batch --workers 2 is ended in mid-chunk: within seconds no process of its group is left.
 
-    A chunk of 100 events takes a worker a minute or more, so a worker that outlived
-    its parent would still be deciding when the group is looked at.
+    A first chunk of 1,000 events (hundreds of new cases) takes a worker several seconds,
+    so a worker that outlived its parent would still be deciding when the group is looked at.
     """
     out = tmp_path / "d.jsonl"
     log, err = big_log / "events.jsonl", tmp_path / "stderr"
-    command = [*_command(out, "--workers", "2", "--chunk", "100", log=log)]
+    command = [*_command(out, "--workers", "2", "--chunk", "1000", log=log)]
     command[command.index(PARTIES)] = str(big_log / "parties.yaml")
     with open(err, "w") as stderr:
         process = subprocess.Popen(command, start_new_session=True, stderr=stderr)
@@ -468,11 +468,11 @@ def test_a_dask_run_that_ends_by_an_exception_leaves_nothing_on_the_cluster(clus
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 def test_a_killed_dask_client_leaves_no_task_running(cluster, big_log, tmp_path, how):
-    """The client is killed while the worker decides a chunk of 200 events (minutes of work): within
+    """The client is killed while the worker decides a chunk of 2,000 events (seconds of work): within
     seconds the scheduler holds none of its tasks and the worker runs none."""
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "d.jsonl"
-    command = _command(out, "--scheduler", cluster.scheduler_address, "--chunk", "200", log=big_log / "events.jsonl")
+    command = _command(out, "--scheduler", cluster.scheduler_address, "--chunk", "2000", log=big_log / "events.jsonl")
     command[command.index(PARTIES)] = str(big_log / "parties.yaml")
     with distributed.Client(cluster.scheduler_address) as watcher:
         process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
