@@ -16,7 +16,7 @@ from rdflib import RDF, Graph, Literal
 from .engine import EVALUATION, Derivation, Engine
 from .namespaces import HK
 from .ontology import Ontology, load_ontology
-from .reach import act_facts
+from .reach import act_facts, act_reach
 from .record import RecordWriter, in_order, outcomes
 from .rules import RuleSet, load_rules
 from .scenario import Scenario, load
@@ -154,10 +154,11 @@ class Reasoner:
                 self._write(record, writer, found)
                 continue
             index = indexes.get(id(derivation)) or indexes.setdefault(id(derivation), Index(derivation.graph))
+            reached = act_reach(result.scenario.graph, derivation.graph, act)  # once for both
             proposals = self.why_not.proposals(
-                act, result.scenario.graph, derivation.graph, outcome, result.as_of, index
+                act, result.scenario.graph, derivation.graph, outcome, result.as_of, index, reached
             )
-            stated = act_facts(result.scenario.graph, derivation.graph, act)
+            stated = act_facts(result.scenario.graph, derivation.graph, act, reached)
             for changes, _ in proposals:
                 candidates.append(self._dated(self.typed_triples(apply(set(stated), changes)), result.as_of))
             checks.append((act, record, writer, outcome, proposals))

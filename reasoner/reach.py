@@ -65,7 +65,8 @@ def act_reach(facts: Graph, typed: Graph, act) -> set:
     return found
 
 
-def act_facts(facts: Graph, typed: Graph, act) -> set[tuple]:
-    """The stated facts among the nodes an act reaches (and their values): all that decides the act."""
-    reached = act_reach(facts, typed, act)
+def act_facts(facts: Graph, typed: Graph, act, reached: set | None = None) -> set[tuple]:
+    """The stated facts among the nodes an act reaches (``reached``, if known; and their values): all that
+    decides the act."""
+    reached = reached if reached is not None else act_reach(facts, typed, act)
     return {(s, p, o) for s, p, o in facts if s in reached and (o in reached or not is_node(p, o))}

@@ -197,19 +197,20 @@ class WhyNot:
         return self.verified(outcome, found, outcomes)
 
     def proposals(
-        self, act, facts: Graph, derived: Graph, outcome: tuple, as_of: dt.date | None = None, index=None
+        self, act, facts: Graph, derived: Graph, outcome: tuple, as_of: dt.date | None = None, index=None, reached=None
     ) -> list:
         """The changes worth checking, each with the rule it would bring in or defeat: ``[(changes, rule)]``.
 
         ``outcome`` is the act's (decision, basis, deciding rule names) now; ``as_of``: the
         evaluation date (default today), whose rules alone are used; ``index``: the derivation's
-        ``Index``, when the caller explains several acts of it.
+        ``Index``, when the caller explains several acts of it; ``reached``: the nodes the act
+        reaches (``reach.act_reach``), when the caller has them.
 
         Two kinds: a rule that does not decide the act now would decide it (a provision
         that nearly applied), or a stated fact would defeat a rule that decides it now
         (what the decision rests on).
         """
-        reached = act_reach(facts, derived, act)
+        reached = reached if reached is not None else act_reach(facts, derived, act)
         hidden = {x for s, p, o in facts for x in (s, o) if x == s or is_node(p, o)} - reached
         world = _World([self.closure, index or Index(derived)], hidden)
         _, _, deciding = outcome
