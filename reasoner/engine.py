@@ -84,7 +84,7 @@ class Engine:
         self.name = store
         self.ontology = ontology
         self.rules = rules
-        self.shared = ontology.nodes | {EVALUATION}  # never renamed: terms, and the one evaluation node of a pass
+        self.shared = shared_nodes(ontology)
         self._local = threading.local()  # one store a thread: a store holds the facts being derived
 
     @property
@@ -179,6 +179,11 @@ class Engine:
             if p == RDF.type and isinstance(o, URIRef):
                 found += [(s, RDF.type, a) for a in sorted(self.ontology.ancestors.get(o, ()))]
         return found
+
+
+def shared_nodes(ontology: Ontology) -> frozenset:
+    """The nodes every world of a pass shares, never renamed: the ontology's terms, and the one evaluation node."""
+    return ontology.nodes | {EVALUATION}
 
 
 class Names:

@@ -9,7 +9,7 @@ import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import RDF, Graph, Literal, URIRef
 
-from .engine import EVALUATION, Names, from_ox, to_ox
+from .engine import Names, from_ox, shared_nodes, to_ox
 from .errors import shown
 from .namespaces import HK, HKS, SH
 from .ontology import Ontology
@@ -56,7 +56,7 @@ class Validator:
         self.targets = _sparql_targets(self.shapes)
         self.terms = ontology.term_index()
         self.described = set(self.terms.subjects())
-        self.shared = ontology.nodes | {EVALUATION}
+        self.shared = shared_nodes(ontology)
         self.names = {str(t)[len(HK) :]: t for t in ontology.classes | ontology.properties}
 
     def validate(self, scenario: Scenario, typed: Graph) -> list[Violation]:
